@@ -1,0 +1,4 @@
+"""Zoho Books customer sync: client, loading, phone rule, reminders.
+
+Importable without Airflow; only ``zoho.hooks`` and ``zoho.tasks`` import Airflow.
+"""
