@@ -1,0 +1,4 @@
+"""Airflow DAG zoho_sync_incremental: every 30 minutes (built in zoho.dag_factory)."""
+from zoho.dag_factory import build_sync_dag
+
+dag = build_sync_dag("incremental")

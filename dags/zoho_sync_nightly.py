@@ -1,0 +1,4 @@
+"""Airflow DAG zoho_sync_nightly: daily at 02:00 UTC, full pass with deletion detection (built in zoho.dag_factory)."""
+from zoho.dag_factory import build_sync_dag
+
+dag = build_sync_dag("full")

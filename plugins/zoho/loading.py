@@ -1,0 +1,148 @@
+"""Set-based loading into the raw tables: COPY a batch into a session temp table, one upsert.
+
+Never a round trip per row. The caller owns the transaction boundaries (one commit per batch).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from zoho.records import ContactRow, InvoiceRow, PersonRow, Rejected, dump_payload
+
+SQL_DIR = Path(__file__).with_name("sql")
+
+ENTITY_TABLES = {  # entity -> (raw table, id column); fixed identifiers, never input
+    "contacts": ("contacts", "contact_id"),
+    "invoices": ("invoices", "invoice_id"),
+}
+
+
+@cache
+def load_sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+class RawLoader:
+    """Loads one tenant's records on one connection (its temp tables live in that session)."""
+
+    def __init__(self, conn: psycopg.Connection, user_id: str):
+        self.conn = conn
+        self.user_id = user_id
+        with conn.cursor() as cur:
+            cur.execute(load_sql("stage_tables"))
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("truncate {}").format(sql.Identifier(table)))
+            stmt = sql.SQL("copy {} ({}) from stdin").format(
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+            with cur.copy(stmt) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def _upsert(self, name: str, params: dict | None = None) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(load_sql(name), {"user_id": self.user_id, **(params or {})})
+            return cur.rowcount
+
+    def load_contacts(self, rows: Sequence[ContactRow]) -> int:
+        """Upsert contacts; returns how many rows were inserted or changed."""
+        if not rows:
+            return 0
+        self._copy("stage_contacts",
+                   ("contact_id", "contact_type", "last_modified_time", "mobile_e164", "phone_e164",
+                    "payload", "payload_hash"),
+                   ((r.contact_id, r.contact_type, r.last_modified_time, r.mobile_e164, r.phone_e164,
+                     r.payload_json, r.payload_hash) for r in rows))
+        return self._upsert("upsert_contacts")
+
+    def changed_contact_ids(self, rows: Sequence[ContactRow]) -> set[str]:
+        """Ids among ``rows`` whose stored payload differs (or which are new) — before loading."""
+        if not rows:
+            return set()
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "select s.id from unnest(%s::text[], %s::text[]) as s(id, hash) "
+                "left join zoho_raw.contacts c on c.user_id = %s and c.contact_id = s.id "
+                "where c.payload_hash is distinct from s.hash or c.persons_synced_at is null or c.is_deleted",
+                ([r.contact_id for r in rows], [r.payload_hash for r in rows], self.user_id))
+            return {r[0] for r in cur.fetchall()}
+
+    def replace_persons(self, contact_ids: Sequence[str], rows: Sequence[PersonRow]) -> int:
+        """Replace the persons of ``contact_ids`` (all fetched) with ``rows``."""
+        if not contact_ids:
+            return 0
+        self._copy("stage_contact_persons",
+                   ("contact_id", "contact_person_id", "position", "is_primary_contact", "mobile_e164",
+                    "phone_e164", "payload", "payload_hash"),
+                   ((r.contact_id, r.contact_person_id, r.position, r.is_primary_contact, r.mobile_e164,
+                     r.phone_e164, r.payload_json, r.payload_hash) for r in rows))
+        return self._upsert("replace_contact_persons", {"contact_ids": list(contact_ids)})
+
+    def load_invoices(self, rows: Sequence[InvoiceRow]) -> int:
+        if not rows:
+            return 0
+        self._copy("stage_invoices",
+                   ("invoice_id", "customer_id", "last_modified_time", "payload", "payload_hash"),
+                   ((r.invoice_id, r.customer_id, r.last_modified_time, r.payload_json, r.payload_hash)
+                    for r in rows))
+        return self._upsert("upsert_invoices")
+
+    # ------------------------------------------------------------------ full-listing deletions
+    def start_listing(self, entity: str) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("delete from seen_ids where entity = %s", (entity,))
+
+    def mark_seen(self, entity: str, ids: Iterable[str]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("insert into seen_ids (entity, zoho_id) select %s, unnest(%s::text[]) "
+                        "on conflict do nothing", (entity, list(ids)))
+
+    def flag_deleted(self, entity: str) -> int:
+        """Flag as deleted what the completed listing did not return. Only after a full listing."""
+        table, id_column = ENTITY_TABLES[entity]
+        stmt = sql.SQL(load_sql("flag_deleted")).format(
+            table=sql.Identifier(table), id_column=sql.Identifier(id_column))
+        with self.conn.cursor() as cur:
+            cur.execute(stmt, {"user_id": self.user_id, "entity": entity})
+            return cur.rowcount
+
+    # ------------------------------------------------------------------ missing customers
+    def unknown_customer_ids(self) -> list[str]:
+        """Customers referenced by the tenant's invoices that are neither landed nor known missing."""
+        with self.conn.cursor() as cur:
+            cur.execute(load_sql("unknown_customers"), {"user_id": self.user_id})
+            return [r[0] for r in cur.fetchall()]
+
+    def record_missing(self, contact_ids: Sequence[str]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("insert into zoho_raw.missing_contacts (user_id, contact_id) "
+                        "select %s, unnest(%s::text[]) on conflict (user_id, contact_id) "
+                        "do update set checked_at = now()", (self.user_id, list(contact_ids)))
+
+    def forget_missing(self, contact_ids: Sequence[str]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("delete from zoho_raw.missing_contacts where user_id = %s and contact_id = any(%s)",
+                        (self.user_id, list(contact_ids)))
+
+    # ------------------------------------------------------------------ quarantine
+    def reject(self, rejected: Sequence[Rejected], run_id: str | None) -> int:
+        """Quarantine unreadable records (idempotent: the same record and reason is kept once)."""
+        if not rejected:
+            return 0
+        rows = []
+        for r in rejected:
+            payload = r.payload if isinstance(r.payload, (dict, list)) else {"raw": r.payload}
+            text, digest = dump_payload(payload)
+            rows.append((self.user_id, r.entity, r.zoho_id, r.reason, text, digest, run_id))
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "insert into zoho_sync.rejected_records "
+                "(user_id, entity, zoho_id, reason, payload, payload_hash, run_id) "
+                "values (%s, %s, %s, %s, %s::jsonb, %s, %s) "
+                "on conflict (user_id, entity, payload_hash, reason) do nothing", rows)
+        return len(rows)

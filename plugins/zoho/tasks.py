@@ -1,0 +1,66 @@
+"""Airflow task callables of the sync DAGs (the Airflow-facing layer over ``zoho``).
+
+Work happens here at run time only: nothing in this module touches the API, the warehouse or
+Variables at import (DAG parse) time.
+"""
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import BaseHook, Variable, get_current_context
+from airflow.sdk.exceptions import AirflowFailException
+
+from zoho import errors, schema, warehouse
+from zoho.tenants import parse_tenants
+
+log = logging.getLogger(__name__)
+
+# Errors that retrying cannot fix: the task fails at once, with the message naming the tenant.
+NOT_RETRYABLE = (errors.AuthenticationError, errors.WrongOrganizationError, errors.DailyBudgetExhaustedError,
+                 errors.BadParameterError, errors.ConfigurationError)
+
+
+def warehouse_uri() -> str:
+    """The ``warehouse_default`` connection as a libpq URI (its schema field is the database)."""
+    return warehouse.normalise_uri(BaseHook.get_connection(warehouse.WAREHOUSE_CONN_ID).get_uri())
+
+
+def migrate_warehouse() -> str:
+    uri = warehouse_uri()
+    schema.upgrade(uri)
+    revision = schema.current_revision(uri)
+    log.info("warehouse schema at revision %s", revision)
+    return revision
+
+
+def list_tenants() -> list[dict]:
+    tenants = parse_tenants(Variable.get("zoho_tenants", default=None))
+    log.info("%d tenant(s): %s", len(tenants), ", ".join(t["user_id"] for t in tenants))
+    return tenants
+
+
+def extract_tenant(tenant: dict, mode: str) -> dict:
+    """Sync one tenant (mapped task; the UI labels it with the user_id)."""
+    from zoho.extract import Tenant, TenantBusyError, sync_tenant
+    from zoho.hooks import ZohoBooksHook
+
+    context = get_current_context()
+    context["tenant_user_id"] = tenant["user_id"]
+    run_id = context["run_id"]
+    hook = ZohoBooksHook(zoho_conn_id=tenant["conn_id"], tenant=tenant["user_id"])
+    try:
+        client = hook.get_client()
+        result = sync_tenant(client, warehouse_uri(), Tenant(tenant["user_id"], hook.default_country),
+                             mode, run_id=run_id)
+    except NOT_RETRYABLE as exc:
+        raise AirflowFailException(f"tenant {tenant['user_id']!r}: {exc}") from None
+    except TenantBusyError as exc:
+        raise RuntimeError(str(exc)) from None
+    stats = client.stats.as_dict()
+    for e in result.entities:
+        log.info("tenant %r %s (%s): fetched %d, written %d, deleted %d, rejected %d, api calls %d, "
+                 "person calls %d, invoices without customer %d, watermark %s",
+                 result.user_id, e.entity, e.mode, e.fetched, e.upserted, e.deleted, e.rejected, e.api_calls,
+                 e.person_calls, e.missing_customers, e.watermark)
+    log.info("tenant %r synced in %.1f s; client stats: %s", result.user_id, result.seconds, stats)
+    return {**result.as_dict(), "client_stats": stats}

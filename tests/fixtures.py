@@ -1,0 +1,1 @@
+"""Fixtures shared across test areas (the Zoho Books sandbox and friends)."""
