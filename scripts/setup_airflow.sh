@@ -12,6 +12,8 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$key" ]]; then
   airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -50 "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
   echo "$key" >"$stamp"
 fi
+# The dbt manifest cosmos renders the DAGs from (rebuilt only when the dbt project changed).
+python "$PROJECT_ROOT/scripts/dbt_manifest.py"
 # Simple auth manager login for `make airflow` (documented in the README): admin / admin.
 pw="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 [[ -f "$pw" ]] || echo '{"admin": "admin"}' >"$pw"

@@ -71,6 +71,7 @@ class TokenSource:
         session_factory: Callable[[], requests.Session] = requests.Session,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = time.sleep,
+        on_new_token: Callable[[str], object] | None = None,
     ) -> None:
         self.token_url = accounts_url.rstrip("/") + TOKEN_PATH
         self._client_id = client_id
@@ -86,6 +87,9 @@ class TokenSource:
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
         self.refresh_count = 0
+        # called with every newly issued access token (the Airflow hook registers it with the
+        # secrets masker); errors in the callback never break the sync
+        self.on_new_token = on_new_token
 
     def __repr__(self) -> str:
         return f"TokenSource(token_url={self.token_url!r}, tenant={self.tenant!r})"
@@ -106,6 +110,11 @@ class TokenSource:
                 return token.value, False
             self._token = self._fetch()
             self.refresh_count += 1
+            if self.on_new_token is not None:
+                try:
+                    self.on_new_token(self._token.value)
+                except Exception:  # noqa: BLE001 - masking is best effort, never fatal
+                    pass
             return self._token.value, True
 
     def invalidate(self, rejected: str) -> None:
@@ -195,6 +204,8 @@ def shared_token_source(**kwargs) -> TokenSource:
         if source is None:
             source = TokenSource(**kwargs)
             _SOURCES[key] = source
+        elif kwargs.get("on_new_token") is not None:
+            source.on_new_token = kwargs["on_new_token"]
         return source
 
 

@@ -189,6 +189,7 @@ class ZohoBooksClient:
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
         max_retry_wait: float = 300.0,
+        on_new_token: Callable[[str], object] | None = None,
     ) -> None:
         self.organization_id = str(organization_id or "").strip()
         self.tenant = str(tenant) if tenant else (self.organization_id or "?")
@@ -224,6 +225,7 @@ class ZohoBooksClient:
             timeout=self.timeout,
             max_retries=min(self.max_retries, 3),
             backoff_base=self.backoff_base,
+            on_new_token=on_new_token,
         )
         self._limiter = shared_limiter(
             (self.api_base_url, self.organization_id),
@@ -475,18 +477,15 @@ class ZohoBooksClient:
         attempt = 0
         refreshed_after_401 = False
         while True:
-            allowed, resets_at = self._limiter.daily.try_reserve()
-            if not allowed:
-                raise DailyBudgetExhaustedError(
-                    "daily API budget of the organisation is exhausted (X-Rate-Limit-Remaining reached 0); "
-                    "no request made",
-                    resets_at=_epoch_to_utc(resets_at),
-                    tenant=self.tenant,
-                    endpoint=name,
-                )
+            exhausted, resets_at = self._limiter.daily.is_exhausted()
+            if exhausted:  # refuse before any request, the token call included
+                raise self._budget_error(name, resets_at)
             token, refreshed = self._tokens.get()
             if refreshed:
                 self._bump(token_refreshes=1)
+            allowed, resets_at = self._limiter.daily.try_reserve()
+            if not allowed:
+                raise self._budget_error(name, resets_at)
             waited = self._limiter.acquire()
             response: requests.Response | None = None
             failure: ZohoError | None = None
@@ -550,6 +549,15 @@ class ZohoBooksClient:
                 self._limiter.pause(delay)  # every client of this organisation holds back
             else:
                 self._sleep(delay)
+
+    def _budget_error(self, name: str, resets_at: float | None) -> DailyBudgetExhaustedError:
+        return DailyBudgetExhaustedError(
+            "daily API budget of the organisation is exhausted (X-Rate-Limit-Remaining reached 0); "
+            "no request made",
+            resets_at=_epoch_to_utc(resets_at),
+            tenant=self.tenant,
+            endpoint=name,
+        )
 
     def _track_daily(self, headers: Mapping[str, str]) -> None:
         self._limiter.daily.update(

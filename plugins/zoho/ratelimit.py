@@ -157,6 +157,12 @@ class DailyBudget:
             self.remaining = None
             self.resets_at = None
 
+    def is_exhausted(self) -> tuple[bool, float | None]:
+        """``(exhausted, resets_at)`` without counting a request."""
+        with self._lock:
+            self._expire(self._wall())
+            return (self.remaining is not None and self.remaining <= 0), self.resets_at
+
     def try_reserve(self) -> tuple[bool, float | None]:
         """Count one request against the budget. Returns ``(allowed, resets_at)``."""
         with self._lock:
