@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import threading
 import time
@@ -39,33 +40,46 @@ class TimeFormatter:
     """Epoch seconds <-> Zoho's ``YYYY-MM-DDTHH:MM:SS+HHMM`` in one organisation's time zone.
 
     UTC offsets are cached per UTC hour (every zone the sandbox uses changes offset on a whole hour),
-    which makes formatting a few hundred timestamps per page cheap.
+    and the ``YYYY-MM-DDTHH:`` prefix per local hour, which makes formatting a page of records cheap.
     """
 
     def __init__(self, time_zone: str) -> None:
         self.tz = ZoneInfo(time_zone)
-        self._offsets: dict[int, int] = {}
+        self._offsets: dict[int, tuple[int, str]] = {}
+        self._prefixes: dict[int, str] = {}
+
+    def _offset(self, ts: int) -> tuple[int, str]:
+        hour = ts // 3600
+        got = self._offsets.get(hour)
+        if got is None:
+            off = int(dt.datetime.fromtimestamp(hour * 3600, self.tz).utcoffset().total_seconds())
+            h, m = divmod(abs(off) // 60, 60)
+            got = (off, "%s%02d%02d" % ("+" if off >= 0 else "-", h, m))
+            if len(self._offsets) > 100_000:
+                self._offsets.clear()
+            self._offsets[hour] = got
+        return got
 
     def offset(self, ts: int) -> int:
-        hour = ts // 3600
-        off = self._offsets.get(hour)
-        if off is None:
-            off = int(dt.datetime.fromtimestamp(hour * 3600, self.tz).utcoffset().total_seconds())
-            if len(self._offsets) > 200_000:
-                self._offsets.clear()
-            self._offsets[hour] = off
-        return off
+        return self._offset(ts)[0]
 
     def format(self, ts: int) -> str:
-        off = self.offset(ts)
-        t = time.gmtime(ts + off)
-        sign = "+" if off >= 0 else "-"
-        h, m = divmod(abs(off) // 60, 60)
-        return "%04d-%02d-%02dT%02d:%02d:%02d%s%02d%02d" % (t[0], t[1], t[2], t[3], t[4], t[5], sign, h, m)
+        off, suffix = self._offset(ts)
+        local = ts + off
+        hour = local // 3600
+        prefix = self._prefixes.get(hour)
+        if prefix is None:
+            t = time.gmtime(hour * 3600)
+            prefix = "%04d-%02d-%02dT%02d:" % (t[0], t[1], t[2], t[3])
+            if len(self._prefixes) > 100_000:
+                self._prefixes.clear()
+            self._prefixes[hour] = prefix
+        m, s = divmod(local - hour * 3600, 60)
+        return "%s%02d:%02d%s" % (prefix, m, s, suffix)
 
     def local_ordinal(self, ts: int) -> int:
         """The org-local calendar date of an instant, as a proleptic ordinal."""
-        return (ts + self.offset(ts)) // 86400 + _EPOCH_ORDINAL
+        return (ts + self._offset(ts)[0]) // 86400 + _EPOCH_ORDINAL
 
     def local_to_epoch(self, ordinal: int, seconds_of_day: int) -> int:
         guess = (ordinal - _EPOCH_ORDINAL) * 86400 + seconds_of_day
@@ -103,5 +117,6 @@ def parse_date(value: str) -> int | None:
         return None
 
 
+@functools.lru_cache(maxsize=8192)
 def format_date(ordinal: int) -> str:
     return dt.date.fromordinal(ordinal).isoformat()

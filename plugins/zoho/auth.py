@@ -102,13 +102,15 @@ class TokenSource:
             values.append(self._token.value)
         return tuple(v for v in values if v)
 
-    def get(self) -> tuple[str, bool]:
-        """Return ``(access_token, refreshed)``; ``refreshed`` is True when this call fetched it."""
+    def get(self, tenant: str | None = None) -> tuple[str, bool]:
+        """Return ``(access_token, refreshed)``; ``refreshed`` is True when this call fetched it.
+
+        ``tenant`` labels errors (the source may be shared by clients of several labels)."""
         with self._lock:
             token = self._token
             if token is not None and self._clock() < token.expires_at:
                 return token.value, False
-            self._token = self._fetch()
+            self._token = self._fetch(tenant or self.tenant)
             self.refresh_count += 1
             if self.on_new_token is not None:
                 try:
@@ -124,12 +126,12 @@ class TokenSource:
             if self._token is not None and self._token.value == rejected:
                 self._token = None
 
-    def _error(self, cls, detail: str, **kwargs):
+    def _error(self, cls, detail: str, tenant: str | None, **kwargs):
         for secret in self.secrets:
             detail = detail.replace(secret, "***")
-        return cls(detail, tenant=self.tenant, endpoint=ENDPOINT_NAME, **kwargs)
+        return cls(detail, tenant=tenant, endpoint=ENDPOINT_NAME, **kwargs)
 
-    def _fetch(self) -> AccessToken:
+    def _fetch(self, tenant: str | None) -> AccessToken:
         form = {
             "refresh_token": self._refresh_token,
             "client_id": self._client_id,
@@ -147,25 +149,28 @@ class TokenSource:
                         attempt += 1
                         continue
                     raise self._error(
-                        ZohoConnectionError, f"token endpoint unreachable: {type(exc).__name__}"
+                        ZohoConnectionError, f"token endpoint unreachable: {type(exc).__name__}", tenant
                     ) from None
                 if resp.status_code >= 500 and attempt < self.max_retries:
                     self._sleep(backoff_delay(attempt, self.backoff_base))
                     attempt += 1
                     continue
-                return self._parse(resp)
+                return self._parse(resp, tenant)
 
-    def _parse(self, resp: requests.Response) -> AccessToken:
+    def _parse(self, resp: requests.Response, tenant: str | None) -> AccessToken:
         try:
             body = json.loads(resp.text)
         except ValueError:
             raise self._error(
                 AuthenticationError,
                 f"token endpoint returned an unreadable body: {resp.text[:200]!r}",
+                tenant,
                 status=resp.status_code,
             ) from None
         if not isinstance(body, dict):
-            raise self._error(AuthenticationError, "token endpoint returned an unexpected body", status=resp.status_code)
+            raise self._error(
+                AuthenticationError, "token endpoint returned an unexpected body", tenant, status=resp.status_code
+            )
         error = body.get("error")
         if error:
             description = body.get("error_description") or ""
@@ -175,11 +180,11 @@ class TokenSource:
                 "invalid_client": "client id unknown (or wrong data centre)",
                 "invalid_client_secret": "client secret wrong",
             }.get(str(error), description or "token request refused")
-            raise self._error(cls, f"token refresh failed: {error} ({hint})", status=resp.status_code)
+            raise self._error(cls, f"token refresh failed: {error} ({hint})", tenant, status=resp.status_code)
         value = body.get("access_token")
         if resp.status_code >= 400 or not value:
             cls = InvalidCredentialsError if resp.status_code in (400, 401, 403) else AuthenticationError
-            raise self._error(cls, "token endpoint issued no access token", status=resp.status_code)
+            raise self._error(cls, "token endpoint issued no access token", tenant, status=resp.status_code)
         lifetime = expires_in_seconds(body.get("expires_in"))
         margin = min(EXPIRY_MARGIN_SECONDS, lifetime / 2)
         return AccessToken(str(value), self._clock() + lifetime - margin, body.get("api_domain"))
@@ -193,7 +198,7 @@ def shared_token_source(**kwargs) -> TokenSource:
     """One ``TokenSource`` per (accounts server, client id, secret, refresh token) in the process.
 
     Keyed by a hash, so the registry holds no secret as a key. Timeouts and retry settings come
-    from the first client to ask.
+    from the first client to ask; each client passes its own tenant label to ``get``.
     """
     material = "\x00".join(
         str(kwargs.get(k, "")) for k in ("accounts_url", "client_id", "client_secret", "refresh_token")

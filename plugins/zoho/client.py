@@ -166,8 +166,19 @@ class ZohoBooksClient:
 
     Thread-safe: threads may share one client (each gets its own HTTP session); the rate limiter
     and the token cache are shared by every client of the same organisation / credentials in the
-    process. ``requests_per_minute`` counts request starts per ``rate_window_seconds`` (60 s; a
-    shorter window is for tests).
+    process.
+
+    Settings: ``region`` (``com``, ``eu``, ``in``, ``com.au``, ``jp``, ``ca``, ``com.cn``, ``sa``)
+    or the ``api_base_url`` / ``accounts_url`` roots; ``tenant`` labels errors and logs;
+    ``requests_per_minute`` (90) requests per rolling ``rate_window_seconds`` (60) and
+    ``max_concurrent`` (5) in flight, per organisation; ``timeout`` per request (s);
+    ``max_retries`` for transient failures, with backoff ``backoff_base * 2**n`` (jittered, capped
+    at ``backoff_cap``); a server-requested wait above ``max_retry_wait`` fails at once;
+    ``on_new_token`` is called with each access token issued (the Airflow hook masks it).
+
+    Public API: ``iter_contacts``, ``iter_invoices``, ``iter_endpoint`` (generators),
+    ``get_contact``, ``get_invoice``, ``list_contact_persons``, ``list_organizations``,
+    ``test_connection``, ``stats``, ``close``.
     """
 
     def __init__(
@@ -480,13 +491,13 @@ class ZohoBooksClient:
             exhausted, resets_at = self._limiter.daily.is_exhausted()
             if exhausted:  # refuse before any request, the token call included
                 raise self._budget_error(name, resets_at)
-            token, refreshed = self._tokens.get()
+            token, refreshed = self._tokens.get(self.tenant)
             if refreshed:
                 self._bump(token_refreshes=1)
             allowed, resets_at = self._limiter.daily.try_reserve()
             if not allowed:
                 raise self._budget_error(name, resets_at)
-            waited = self._limiter.acquire()
+            slot = self._limiter.acquire()
             response: requests.Response | None = None
             failure: ZohoError | None = None
             try:
@@ -497,16 +508,16 @@ class ZohoBooksClient:
                     timeout=self.timeout,
                 )
                 response.content  # read the body inside the concurrency slot
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:  # refused, reset, timeout, body cut short (GETs are safe to repeat)
                 failure = ZohoConnectionError(
                     f"request failed: {type(exc).__name__}", tenant=self.tenant, endpoint=name
                 )
             finally:
-                self._limiter.release()
+                self._limiter.release(slot)
             with self._stats_lock:
                 self._stats.total_calls += 1
                 self._stats.calls_by_endpoint[name] = self._stats.calls_by_endpoint.get(name, 0) + 1
-                self._stats.limiter_wait_seconds += waited
+                self._stats.limiter_wait_seconds += slot.waited
 
             retry_after: float | None = None
             if response is not None:
@@ -570,17 +581,17 @@ class ZohoBooksClient:
         """Classify one HTTP answer: return the body when ``code == 0``, raise otherwise."""
         status = response.status_code
         name = endpoint.name
-        text = response.text
+        raw = response.content or b""
 
         def error(cls, detail: str, code: int | None = None, **kwargs) -> ZohoError:
             return cls(self._scrub(detail, token), tenant=self.tenant, endpoint=name, status=status, code=code, **kwargs)
 
-        try:
-            body = json.loads(text, parse_float=Decimal)
+        try:  # bytes: json detects UTF-8/16/32 itself (response.text would guess the charset, slowly)
+            body = json.loads(raw, parse_float=Decimal)
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            quote = self._scrub(text[:BODY_QUOTE_CHARS], token)
+            quote = self._scrub(raw[: BODY_QUOTE_CHARS * 4].decode("utf-8", "replace")[:BODY_QUOTE_CHARS], token)
             if status == 401:
                 raise _TokenRejected(status, None, "unreadable 401 body")
             if status >= 500:

@@ -3,11 +3,14 @@
 Zoho allows 100 requests per rolling minute per organisation, a daily budget per plan, and 5 (free)
 or 10 (paid) requests in flight (facts doc §7). The client keeps below all three itself:
 
-- ``RateLimiter``: at most ``requests_per_window`` request starts in any rolling ``window_seconds``
-  (default 90 per 60 s) and at most ``max_concurrent`` requests in flight (default 5). A caller
-  that cannot start waits on a condition variable exactly until the oldest start leaves the window
-  or a request in flight finishes; there is no fixed sleep. ``pause(seconds)`` holds every caller
-  back after the server asked for it (``Retry-After``, a throttle code).
+- ``RateLimiter``: at most ``requests_per_window`` requests in any rolling ``window_seconds``
+  (default 90 per 60 s) and at most ``max_concurrent`` requests in flight (default 5). A request
+  occupies the window from its start until ``window_seconds`` after it *finished*: Zoho counts it
+  at some moment between the two, so the client's count is never below Zoho's, whatever the
+  network latency. A caller that cannot start waits on a condition variable exactly until the
+  oldest request leaves the window or a request in flight finishes; there is no fixed sleep.
+  ``pause(seconds)`` holds every caller back after the server asked for it (``Retry-After``, a
+  throttle code).
 - ``DailyBudget``: the organisation's daily quota as last reported by ``X-Rate-Limit-Remaining`` /
   ``X-Rate-Limit-Reset``, decremented locally per request so parallel callers do not overshoot;
   at 0 the client refuses to call until the reset.
@@ -22,7 +25,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 
@@ -45,6 +47,16 @@ def _condition_wait(cond: threading.Condition, timeout: float | None) -> None:
     cond.wait(timeout)
 
 
+class Slot:
+    """One admitted request: ``waited`` is how long ``acquire`` blocked."""
+
+    __slots__ = ("key", "waited")
+
+    def __init__(self, key: int, waited: float) -> None:
+        self.key = key
+        self.waited = waited
+
+
 class RateLimiter:
     """Rolling-window rate limit plus concurrency cap; thread-safe.
 
@@ -65,7 +77,10 @@ class RateLimiter:
         self._cond = threading.Condition()
         self._clock = clock
         self._wait = wait
-        self._starts: deque[float] = deque()
+        # request -> when it stops counting against the window (inf while in flight); at most
+        # requests_per_window entries, so scanning it is cheap
+        self._expiry: dict[int, float] = {}
+        self._next_key = 0
         self._in_flight = 0
         self._paused_until = float("-inf")
         self.peak_in_flight = 0
@@ -82,58 +97,65 @@ class RateLimiter:
             self._cond.notify_all()
 
     def _prune(self, now: float) -> None:
-        horizon = now - self.window_seconds
-        while self._starts and self._starts[0] <= horizon:
-            self._starts.popleft()
+        for key in [k for k, expiry in self._expiry.items() if expiry <= now]:
+            del self._expiry[key]
 
-    def acquire(self) -> float:
-        """Block until a request may start; return the seconds spent waiting."""
+    def acquire(self) -> Slot:
+        """Block until a request may start; the returned slot must be given back to ``release``."""
         start = self._clock()
         with self._cond:
             while True:
                 now = self._clock()
                 self._prune(now)
+                timeout: float | None
                 if self._paused_until > now:
-                    timeout: float | None = self._paused_until - now
-                elif len(self._starts) >= self.requests_per_window:
-                    timeout = self._starts[0] + self.window_seconds - now
+                    timeout = self._paused_until - now
+                elif len(self._expiry) >= self.requests_per_window:
+                    soonest = min(self._expiry.values())
+                    timeout = None if soonest == float("inf") else soonest - now
                 elif self._in_flight >= self.max_concurrent:
                     timeout = None  # until a request in flight is released
                 else:
-                    self._starts.append(now)
+                    key = self._next_key
+                    self._next_key += 1
+                    self._expiry[key] = float("inf")
                     self._in_flight += 1
                     self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
-                    return now - start
+                    return Slot(key, now - start)
                 self._wait(self._cond, timeout)
 
-    def release(self) -> None:
+    def release(self, slot: Slot) -> None:
+        """The request is answered (or failed): it counts for one more window from now."""
         with self._cond:
+            if slot.key in self._expiry:
+                self._expiry[slot.key] = self._clock() + self.window_seconds
             self._in_flight = max(0, self._in_flight - 1)
             self._cond.notify_all()
 
     @contextmanager
-    def slot(self) -> Iterator[float]:
-        waited = self.acquire()
+    def slot(self) -> Iterator[Slot]:
+        admitted = self.acquire()
         try:
-            yield waited
+            yield admitted
         finally:
-            self.release()
+            self.release(admitted)
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` from now (server asked us to slow down)."""
         with self._cond:
             self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+            self._cond.notify_all()
 
     @property
     def in_flight(self) -> int:
         with self._cond:
             return self._in_flight
 
-    def recent_starts(self) -> int:
-        """Request starts inside the current window (for diagnostics and tests)."""
+    def recent_requests(self) -> int:
+        """Requests counting against the current window (diagnostics and tests)."""
         with self._cond:
             self._prune(self._clock())
-            return len(self._starts)
+            return len(self._expiry)
 
 
 class DailyBudget:

@@ -32,7 +32,7 @@ def clock():
 
 def test_acquire_admits_a_burst_up_to_the_limit_without_waiting(clock):
     limiter = RateLimiter(5, 60.0, 10, clock=clock, wait=clock.wait)
-    waited = [limiter.acquire() for _ in range(5)]
+    waited = [limiter.acquire().waited for _ in range(5)]
     assert waited == [0.0] * 5 and clock.waits == []
 
 
@@ -40,20 +40,27 @@ def test_acquire_waits_exactly_until_the_oldest_start_leaves_the_window(clock):
     limiter = RateLimiter(3, 10.0, 10, clock=clock, wait=clock.wait)
     for t in (0.0, 1.0, 2.0):
         clock.now = t
-        limiter.acquire()
-        limiter.release()
-    waited = limiter.acquire()
-    assert waited == pytest.approx(8.0)  # the start at t=0 leaves the window at t=10
+        limiter.release(limiter.acquire())
+    waited = limiter.acquire().waited
+    assert waited == pytest.approx(8.0)  # the request of t=0 leaves the window at t=10
     assert clock.now == pytest.approx(10.0)
+
+
+def test_request_counts_in_the_window_until_a_window_after_it_finished(clock):
+    limiter = RateLimiter(1, 10.0, 10, clock=clock, wait=clock.wait)
+    slot = limiter.acquire()
+    clock.now = 3.0  # the answer took 3 s: Zoho may have counted it as late as t=3
+    limiter.release(slot)
+    assert limiter.acquire().waited == pytest.approx(10.0)  # admitted at t=13, not t=10
 
 
 def test_acquire_never_exceeds_the_limit_in_any_rolling_window(clock):
     limiter = RateLimiter(10, 60.0, 10, clock=clock, wait=clock.wait)
     starts = []
     for _ in range(101):
-        limiter.acquire()
+        slot = limiter.acquire()
         starts.append(clock.now)
-        limiter.release()
+        limiter.release(slot)
     for i, t in enumerate(starts):
         assert sum(1 for s in starts if t <= s < t + 60.0) <= 10, i
     # 101 starts = 10 full windows + 1: the achieved rate is the configured one
@@ -63,7 +70,7 @@ def test_acquire_never_exceeds_the_limit_in_any_rolling_window(clock):
 def test_pause_holds_every_caller_back_until_it_ends(clock):
     limiter = RateLimiter(100, 60.0, 10, clock=clock, wait=clock.wait)
     limiter.pause(7.5)
-    assert limiter.acquire() == pytest.approx(7.5)
+    assert limiter.acquire().waited == pytest.approx(7.5)
 
 
 def test_acquire_caps_requests_in_flight_across_threads():

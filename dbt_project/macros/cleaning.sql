@@ -1,0 +1,41 @@
+{#- Light cleaning used by the staging models. Every cast here is safe: bad text becomes null. -#}
+
+{#- Zoho sends "" or " " for empty fields: both (and any whitespace-only text) read as null. -#}
+{% macro blank_to_null(expression) -%}
+    nullif(btrim({{ expression }}, E' \t\r\n'), '')
+{%- endmacro %}
+
+
+{#- A decimal number, or null when the text is not one (never an error). -#}
+{% macro safe_numeric(expression) -%}
+    case
+        when {{ blank_to_null(expression) }} ~ '^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]{1,3})?$'
+            then cast({{ blank_to_null(expression) }} as numeric)
+    end
+{%- endmacro %}
+
+
+{#-
+    A `yyyy-mm-dd` date (anything after the first ten characters, e.g. a time, is ignored), or null
+    when the text is not a real calendar date (2024-02-30 is null, not an error). The nested CASE
+    fixes the evaluation order, so make_date only ever sees a valid year and month.
+-#}
+{% macro safe_date(expression) -%}
+    {%- set text = blank_to_null(expression) -%}
+    case
+        when {{ text }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])' and left({{ text }}, 4) <> '0000'
+            then case
+                when cast(substr({{ text }}, 9, 2) as integer)
+                     <= extract(day from make_date(cast(left({{ text }}, 4) as integer),
+                                                   cast(substr({{ text }}, 6, 2) as integer), 1)
+                                         + interval '1 month - 1 day')
+                    then cast(left({{ text }}, 10) as date)
+            end
+    end
+{%- endmacro %}
+
+
+{#- An E.164 number (`+` then 7 to 15 digits, no leading zero), or null. -#}
+{% macro e164_or_null(expression) -%}
+    case when {{ expression }} ~ '^[+][1-9][0-9]{6,14}$' then {{ expression }} end
+{%- endmacro %}
