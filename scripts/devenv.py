@@ -200,7 +200,8 @@ def sandbox_up() -> dict:
     port = free_port(54380)
     py = str(VENV_PY) if VENV_PY.exists() else sys.executable
     logf = open(SANDBOX_DIR / "sandbox.log", "ab")
-    proc = subprocess.Popen([py, "-m", "zoho_sandbox", "--port", str(port), "--info-file", str(info_file)],
+    proc = subprocess.Popen([py, "-m", "zoho_sandbox", "--port", str(port), "--info-file", str(info_file),
+                             "--contacts", "150", "--invoices", "1500"],
                             cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"})
     (SANDBOX_DIR / "pid").write_text(str(proc.pid))
@@ -261,7 +262,8 @@ def write_env(sandbox: bool) -> None:
         info = sandbox_up()
         tenants = []
         for i, org in enumerate(info["organizations"]):
-            conn_id = "zoho_books_default" if i == 0 else f"zoho_books_{org['user_id']}"
+            safe = "".join(ch if ch.isalnum() else "_" for ch in org["user_id"])
+            conn_id = "zoho_books_default" if i == 0 else f"zoho_books_{safe}"
             conn = {"conn_type": "zoho_books", "login": org["client_id"], "password": org["client_secret"],
                     "extra": {"refresh_token": org["refresh_token"], "organization_id": org["organization_id"],
                               "region": "com", "default_country": org["country"],

@@ -7,8 +7,9 @@ from collections import OrderedDict, deque
 
 from .generator import Org
 
-TOKEN_THROTTLED = {"error_description": "You have made too many requests continuously. Please try again after some time.",
-                   "error": "Access Denied", "status": "failure"}
+TOKEN_THROTTLED = {
+    "error_description": "You have made too many requests continuously. Please try again after some time.",
+    "error": "Access Denied", "status": "failure"}
 
 
 class TokenRegistry:

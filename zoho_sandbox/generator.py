@@ -79,12 +79,18 @@ class Org:
 
 PROFILES = (
     # key, country, zone, currency, symbol, org name, company suffixes, country name, domain
-    ("acme", "US", "America/New_York", "USD", "$", "Acme Supplies Inc", ("Inc", "LLC", "Corp", "Co."), "U.S.A", "com"),
-    ("brit", "GB", "Europe/London", "GBP", "£", "Britannia Trading Ltd", ("Ltd", "PLC", "LLP", "& Sons"), "United Kingdom", "co.uk"),
-    ("chai", "IN", "Asia/Kolkata", "INR", "₹", "Chai Point Traders Pvt Ltd", ("Pvt Ltd", "Enterprises", "Traders", "LLP"), "India", "in"),
-    ("koala", "AU", "Australia/Sydney", "AUD", "$", "Koala Kitchens Pty Ltd", ("Pty Ltd", "Pty. Ltd.", "Group", "& Co"), "Australia", "com.au"),
-    ("berg", "DE", "Europe/Berlin", "EUR", "€", "Bergmann Werkzeuge GmbH", ("GmbH", "AG", "KG", "e.K."), "Germany", "de"),
-    ("maple", "CA", "America/Toronto", "CAD", "$", "Maple Leaf Outfitters Inc", ("Inc.", "Ltd.", "Corp", "Co."), "Canada", "ca"),
+    ("acme", "US", "America/New_York", "USD", "$", "Acme Supplies Inc",
+     ("Inc", "LLC", "Corp", "Co."), "U.S.A", "com"),
+    ("brit", "GB", "Europe/London", "GBP", "£", "Britannia Trading Ltd",
+     ("Ltd", "PLC", "LLP", "& Sons"), "United Kingdom", "co.uk"),
+    ("chai", "IN", "Asia/Kolkata", "INR", "₹", "Chai Point Traders Pvt Ltd",
+     ("Pvt Ltd", "Enterprises", "Traders", "LLP"), "India", "in"),
+    ("koala", "AU", "Australia/Sydney", "AUD", "$", "Koala Kitchens Pty Ltd",
+     ("Pty Ltd", "Pty. Ltd.", "Group", "& Co"), "Australia", "com.au"),
+    ("berg", "DE", "Europe/Berlin", "EUR", "€", "Bergmann Werkzeuge GmbH",
+     ("GmbH", "AG", "KG", "e.K."), "Germany", "de"),
+    ("maple", "CA", "America/Toronto", "CAD", "$", "Maple Leaf Outfitters Inc",
+     ("Inc.", "Ltd.", "Corp", "Co."), "Canada", "ca"),
 )
 CURRENCY_SCALE = {"INR": 60, "USD": 1, "GBP": 1, "AUD": 1.5, "EUR": 1, "CAD": 1.3}
 
@@ -216,7 +222,9 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]")
 def company_name(rng: random.Random, suffixes) -> str:
     x = rng.random()
     if x < 0.3:
-        return f"{rng.choice(LAST)} and Co" if rng.random() < 0.3 else f"{rng.choice(LAST)} {rng.choice(NOUNS)} {rng.choice(suffixes)}"
+        if rng.random() < 0.3:
+            return f"{rng.choice(LAST)} and Co"
+        return f"{rng.choice(LAST)} {rng.choice(NOUNS)} {rng.choice(suffixes)}"
     if x < 0.8:
         return f"{rng.choice(ADJ)} {rng.choice(NOUNS)} {rng.choice(suffixes)}"
     return f"{rng.choice(LAST)} & {rng.choice(LAST)} {rng.choice(suffixes)}"
@@ -268,7 +276,10 @@ def contact_profile(seed: int, org: Org, i: int, name: str, company: str) -> dic
     domain = f"{slug}.{tld}"
 
     def person(j: int, primary: bool) -> dict:
-        first, last = (name.split(" ", 1) + [""])[:2] if (primary and not company) else (rng.choice(FIRST), rng.choice(LAST))
+        if primary and not company:  # an individual: the primary person is the customer
+            first, last = (name.split(" ", 1) + [""])[:2]
+        else:
+            first, last = rng.choice(FIRST), rng.choice(LAST)
         email = "" if rng.random() < 0.1 else f"{_ascii_slug(first)}.{_ascii_slug(last)}@{domain}"
         return {"contact_person_id": str(org.id_base + KIND_PERSON * KIND_SPAN + i * 4 + j),
                 "salutation": rng.choice(("Mr.", "Ms.", "Mrs.", "Dr.", "")), "first_name": first, "last_name": last,
@@ -293,7 +304,8 @@ def contact_profile(seed: int, org: Org, i: int, name: str, company: str) -> dic
     elif scenario == "other_person":
         rng.choice(others)["mobile"] = valid_phone(rng, country, True)
     elif scenario == "landline":
-        (primary if rng.random() < 0.6 or not others else rng.choice(others))["phone"] = valid_phone(rng, country, False)
+        holder = primary if rng.random() < 0.6 or not others else rng.choice(others)
+        holder["phone"] = valid_phone(rng, country, False)
     if scenario != "landline" and scenario != "mobile" and rng.random() < 0.5:
         for p in holders:
             p["phone"] = junk_phone(rng)

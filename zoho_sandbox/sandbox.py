@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -139,8 +140,8 @@ class Sandbox:
         """``AIRFLOW_CONN_*`` + ``AIRFLOW_VAR_ZOHO_TENANTS`` for every organisation (as scripts/devenv.py does)."""
         env, tenants = {}, []
         for i, o in enumerate(self.organizations):
-            conn_id = "zoho_books_default" if i == 0 else f"zoho_books_{o.user_id}"
-            env[f"AIRFLOW_CONN_{conn_id.upper().replace('-', '_')}"] = json.dumps(self.airflow_connection(o))
+            conn_id = "zoho_books_default" if i == 0 else f"zoho_books_{re.sub(r'[^A-Za-z0-9_]', '_', o.user_id)}"
+            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(self.airflow_connection(o))
             tenants.append({"user_id": o.user_id, "conn_id": conn_id})
         env["AIRFLOW_VAR_ZOHO_TENANTS"] = json.dumps(tenants)
         return env

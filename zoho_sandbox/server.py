@@ -254,7 +254,7 @@ class Control:
             if key == ("GET", "faults"):
                 return Response(200, {"faults": sb.faults.pending()})
             if key == ("POST", "faults"):
-                fault = sb.faults.add(body["kind"], body.get("count", 1), body.get("path_prefix"),
+                fault = sb.faults.add(body.get("kind"), body.get("count", 1), body.get("path_prefix"),
                                       body.get("org_id"), body.get("delay"), body.get("after", 0))
                 return Response(200, {"ok": True, "kind": fault.kind})
             if key in (("DELETE", "faults"), ("POST", "clear_faults")):
@@ -362,7 +362,7 @@ class Handler(BaseHTTPRequestHandler):
             form = None
         if path.startswith("/_sandbox/"):
             resp = Control(sb).handle(method, path, params, form if isinstance(form, dict) else {})
-            self.send(resp)
+            self.send(resp, *self.encode(resp))
             return
         if path.rstrip("/") == "/oauth/v2/token" and isinstance(form, dict):
             params = {**form, **params}
@@ -373,19 +373,21 @@ class Handler(BaseHTTPRequestHandler):
             resp = error(500, 1000, "Internal error")
         if resp.org_id is None and path.startswith("/books/"):
             resp.org_id = params.get("organization_id") or None  # what the request asked for
+        payload, ctype = self.encode(resp)
         duration = time.perf_counter() - t0
         sb._record(method, path, redact(params), resp, duration)  # before the client can see the answer
-        self.send(resp)
+        self.send(resp, payload, ctype)
         log.debug("%s %s %s code=%s %.1fms%s", method, path, resp.status, resp.code, duration * 1000,
                   f" fault={resp.fault}" if resp.fault else "")
 
-    def send(self, resp: Response) -> None:
+    @staticmethod
+    def encode(resp: Response) -> tuple[bytes, str]:
         if isinstance(resp.body, bytes):
-            payload = resp.body
-            ctype = resp.headers.pop("Content-Type", "application/octet-stream")
-        else:
-            payload = json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode()
-            ctype = "application/json;charset=UTF-8"
+            return resp.body, resp.headers.pop("Content-Type", "application/octet-stream")
+        return (json.dumps(resp.body, ensure_ascii=False, separators=(",", ":")).encode(),
+                "application/json;charset=UTF-8")
+
+    def send(self, resp: Response, payload: bytes, ctype: str) -> None:
         if resp.drop == "drop":
             self._hang_up()
             return

@@ -302,7 +302,8 @@ def test_created_date_and_search_text(sb, z):
     invoices = sb.invoices(0)
     day = sorted({i["created_time"][:10] for i in invoices})[3]
     got = z.all("/invoices", "invoices", created_date=day)
-    assert got and {i["invoice_id"] for i in got} == {i["invoice_id"] for i in invoices if i["created_time"][:10] == day}
+    assert got
+    assert {i["invoice_id"] for i in got} == {i["invoice_id"] for i in invoices if i["created_time"][:10] == day}
     after = z.all("/invoices", "invoices", created_date_after=day)
     assert {i["invoice_id"] for i in after} == {i["invoice_id"] for i in invoices if i["created_time"][:10] > day}
     number = invoices[42]["invoice_number"]
@@ -329,12 +330,14 @@ def test_last_modified_time_is_an_inclusive_lower_bound(sb, z):
 
 
 def test_unencoded_plus_in_last_modified_time_is_rejected(sb, z):
-    raw = f"{sb.url}/books/v3/invoices?organization_id={z.org.organization_id}&last_modified_time=2024-01-15T10:20:31+0530"
-    r = z.session.get(raw, headers={"Authorization": f"Zoho-oauthtoken {z.token}"}, timeout=10)
+    raw = (f"{sb.url}/books/v3/invoices?organization_id={z.org.organization_id}"
+           "&last_modified_time=2024-01-15T10:20:31+0530")
+    auth = {"Authorization": f"Zoho-oauthtoken {z.token}"}
+    r = z.session.get(raw, headers=auth, timeout=10)
     assert r.status_code == 400
     assert r.json() == {"code": 2, "message": "Invalid value passed for last_modified_time"}
     encoded = raw.replace("+0530", quote("+0530"))
-    assert z.session.get(encoded, headers={"Authorization": f"Zoho-oauthtoken {z.token}"}, timeout=10).status_code == 200
+    assert z.session.get(encoded, headers=auth, timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize("column", ["total", "due_date", "invoice_number", "customer_name", "last_modified_time"])
