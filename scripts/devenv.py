@@ -50,6 +50,8 @@ def free_port(preferred: int | None = None) -> int:
     candidates = [preferred] if preferred else []
     for port in candidates + [0]:
         with socket.socket() as s:
+            # as servers do (Postgres included): a port with TIME_WAIT leftovers is still free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
@@ -244,6 +246,8 @@ def write_env(sandbox: bool) -> None:
         ': "${AIRFLOW__LOGGING__LOGGING_LEVEL:=INFO}"; export AIRFLOW__LOGGING__LOGGING_LEVEL',
         ': "${AIRFLOW__API_AUTH__JWT_SECRET:=local-dev-only-jwt-secret}"; export AIRFLOW__API_AUTH__JWT_SECRET',
         ': "${AIRFLOW__API__SECRET_KEY:=local-dev-only-secret-key}"; export AIRFLOW__API__SECRET_KEY',
+        ': "${AIRFLOW__COSMOS__ENABLE_TELEMETRY:=False}"; export AIRFLOW__COSMOS__ENABLE_TELEMETRY',
+        'export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False',
         f'export PYTHONPATH="{ROOT}:{ROOT / "plugins"}${{PYTHONPATH:+:$PYTHONPATH}}"',
         f'export DBT_PROJECT_DIR="${{DBT_PROJECT_DIR:-{ROOT / "dbt_project"}}}"',
     ]

@@ -39,3 +39,21 @@
 {% macro e164_or_null(expression) -%}
     case when {{ expression }} ~ '^[+][1-9][0-9]{6,14}$' then {{ expression }} end
 {%- endmacro %}
+
+
+{#-
+    The named top-level fields of a Zoho record, all as text, in one pass over the jsonb
+    (`jsonb_to_record`): use as `cross join lateral {{ payload_fields('payload', [...]) }}`, then
+    read them as `fields.<name>`.
+    Numbers come back as their text, nested objects as JSON text, absent fields as null; a payload
+    that is not an object reads as all-null fields instead of an error.
+-#}
+{% macro payload_fields(payload, fields, alias='fields') -%}
+    jsonb_to_record(
+        case when jsonb_typeof({{ payload }}) = 'object' then {{ payload }} else '{}'::jsonb end
+    ) as {{ alias }}(
+        {%- for field in fields %}
+        {{ adapter.quote(field) }} text{{ "," if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}

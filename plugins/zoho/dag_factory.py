@@ -11,6 +11,9 @@ from airflow.sdk import dag, task
 from airflow.sdk import TriggerRule
 
 from zoho import tasks
+from zoho.dbt import models_task_group
+
+DBT_GROUP_ID = "dbt_models"
 
 SCHEDULES = {"incremental": "*/30 * * * *", "full": "0 2 * * *"}
 DAG_IDS = {"incremental": "zoho_sync_incremental", "full": "zoho_sync_nightly"}
@@ -52,6 +55,21 @@ Safe to clear and re-run: the upserts converge to the same rows.
 """
 
 
+GATE_DOC = """
+Great Expectations on the marts: E.164 phones, unique natural keys, balances within bounds, no
+orphan `customer_id`, allowed statuses, and every dbt model and test of this run succeeded. Results
+per expectation in `zoho_sync.quality_results` (by run id). A failure fails this task (no retry)
+with a readable summary; the reminder task then makes no reminder `pending`.
+"""
+
+REMINDERS_DOC = """
+Payment reminders for every tenant for this run's date (its logical date in UTC): steps created in
+the window, re-evaluated, cancelled when the invoice was paid, voided or deleted. Idempotent
+(deterministic ids, unique (invoice_id, offset_days)); `sent`/`failed` rows are never touched.
+Runs even when the gate failed, to withhold (skip) instead of sending.
+"""
+
+
 def build_sync_dag(mode: str):
     dag_id = DAG_IDS[mode]
 
@@ -80,7 +98,8 @@ def build_sync_dag(mode: str):
         def extract(tenant: dict):
             return tasks.extract_tenant(tenant, mode)
 
-        extracted = extract.expand(tenant=list_tenants())
+        tenants = list_tenants()
+        extracted = extract.expand(tenant=tenants)
         migrate_warehouse() >> extracted
 
         @task(trigger_rule=TriggerRule.ALL_DONE,
@@ -89,6 +108,18 @@ def build_sync_dag(mode: str):
         def extraction_done():
             return None
 
-        extracted >> extraction_done()
+        models = models_task_group(DBT_GROUP_ID)
+
+        @task(trigger_rule=TriggerRule.ALL_DONE, retries=0, doc_md=GATE_DOC)
+        def quality_gate():
+            return tasks.quality_gate(DBT_GROUP_ID)
+
+        @task(trigger_rule=TriggerRule.ALL_DONE, doc_md=REMINDERS_DOC)
+        def generate_reminders(tenants: list[dict]):
+            return tasks.generate_reminders(tenants)
+
+        gate = quality_gate()
+        extracted >> extraction_done() >> models >> gate
+        gate >> generate_reminders(tenants)
 
     return sync()

@@ -158,8 +158,20 @@ class GateResult:
 
 # --- running ---------------------------------------------------------------------------------------
 
-def run_quality_gate(warehouse_uri: str, run_id: str) -> GateResult:
-    """Validate the marts, store one row per expectation for ``run_id`` (replacing earlier ones)."""
+def upstream_failure(failed_tasks: list[str]) -> ExpectationResult:
+    """A failed gate row for dbt models or tests that failed in the same run (their data is suspect)."""
+    return ExpectationResult(
+        expectation="dbt_models_and_tests_succeeded", table_name="dbt", column_name=None, success=False,
+        unexpected_count=len(failed_tasks),
+        details={"description": "every dbt model and test task of the run succeeded",
+                 "examples": sorted(failed_tasks)[:MAX_EXAMPLES]})
+
+
+def run_quality_gate(warehouse_uri: str, run_id: str, failed_dbt_tasks: list[str] | None = None) -> GateResult:
+    """Validate the marts, store one row per expectation for ``run_id`` (replacing earlier ones).
+
+    ``failed_dbt_tasks``: dbt model/test tasks of the run that did not succeed; any fails the gate.
+    """
     started = time.monotonic()
     secrets = _secrets(warehouse_uri)
     try:
@@ -168,6 +180,8 @@ def run_quality_gate(warehouse_uri: str, run_id: str) -> GateResult:
         raise QualityGateError(f"quality gate {run_id} could not run: "
                                f"{_redact(f'{type(exc).__name__}: {exc}', secrets)}") from None
     results = [_redact_result(r, secrets) for r in results]
+    if failed_dbt_tasks:
+        results.append(upstream_failure(failed_dbt_tasks))
     gate = GateResult(run_id=run_id, results=results, seconds=time.monotonic() - started)
     with warehouse.connect(warehouse_uri) as conn:
         store_results(conn, gate)

@@ -64,3 +64,60 @@ def extract_tenant(tenant: dict, mode: str) -> dict:
                  e.person_calls, e.missing_customers, e.watermark)
     log.info("tenant %r synced in %.1f s; client stats: %s", result.user_id, result.seconds, stats)
     return {**result.as_dict(), "client_stats": stats}
+
+
+def _run_date(context) -> "date":
+    """The run's date in UTC: its logical date (a backfill behaves as its own date), else run_after."""
+    from datetime import timezone
+
+    stamp = context.get("logical_date") or context["dag_run"].run_after
+    return stamp.astimezone(timezone.utc).date()
+
+
+def quality_gate(dbt_group_id: str) -> dict:
+    """Validate the marts; fail (without retry) when an expectation or a dbt task of the run failed."""
+    from zoho.quality import QualityGateError, run_quality_gate
+
+    context = get_current_context()
+    ti, run_id = context["ti"], context["run_id"]
+    states = ti.get_task_states(dag_id=ti.dag_id, task_group_id=dbt_group_id, run_ids=[run_id]).get(run_id, {})
+    failed = sorted(task_id for task_id, state in states.items() if state not in ("success", "skipped"))
+    try:
+        gate = run_quality_gate(warehouse_uri(), run_id, failed_dbt_tasks=failed)
+    except QualityGateError as exc:
+        raise AirflowFailException(str(exc)) from None
+    log.info("%s", gate.summary())
+    if not gate.success:
+        raise AirflowFailException(gate.summary())
+    return {"success": True, "expectations": len(gate.results), "seconds": round(gate.seconds, 2)}
+
+
+def generate_reminders(tenants: list[dict]) -> dict:
+    """Reminders for every tenant for the run's date; withheld (skipped) when the gate did not pass."""
+    from zoho import reminders
+    from zoho.policy import parse_policy
+    from zoho.quality import gate_passed
+
+    context = get_current_context()
+    run_id, run_date = context["run_id"], _run_date(context)
+    policy = parse_policy(Variable.get("zoho_reminder_policy", default=None))
+    results, failures = {}, []
+    with warehouse.connect(warehouse_uri()) as conn:
+        passed = gate_passed(conn, run_id)
+        if not passed:
+            log.warning("the quality gate of run %s did not pass: no reminder becomes pending "
+                        "(new ones are skipped with reason quality_gate_failed)", run_id)
+        for tenant in tenants or []:
+            user_id = tenant["user_id"]
+            try:
+                summary = reminders.generate_reminders(conn, user_id, run_date, policy, passed)
+            except Exception as exc:  # one tenant's failure must not stop the others
+                conn.rollback()
+                log.exception("tenant %r: reminder generation failed", user_id)
+                failures.append(f"{user_id}: {type(exc).__name__}: {exc}")
+                continue
+            log.info("%s", summary.table())
+            results[user_id] = summary.as_dict()
+    if failures:
+        raise RuntimeError("reminder generation failed for " + "; ".join(failures))
+    return {"run_date": run_date.isoformat(), "gate_passed": passed, "tenants": results}

@@ -1,6 +1,6 @@
--- One row per customer of a tenant (user_id, contact_id): the primary phone chosen by the SPEC
--- rule from the E.164 numbers normalised at load time, its source label, and the customer's
--- contact persons as a jsonb array in Zoho's order.
+-- One row per customer of a tenant (user_id, contact_id): the deduplicated customer with its
+-- primary phone chosen by the SPEC rule from the E.164 numbers normalised at load time, the
+-- phone's source label, and the customer's contact persons as a jsonb array in Zoho's order.
 --
 -- Candidates, first non-null valid E.164 wins:
 --   1 primary_person.mobile  2 contact.mobile  3 person.mobile (other persons, Zoho's order)
@@ -10,12 +10,7 @@ with
 
 customers as (
 
-    select
-        user_id,
-        contact_id,
-        mobile_e164,
-        phone_e164
-    from {{ ref('int_customers__deduplicated') }}
+    select * from {{ ref('int_customers__deduplicated') }}
 
 ),
 
@@ -123,6 +118,14 @@ final as (
     select
         customers.user_id,
         customers.contact_id,
+        customers.contact_status,
+        customers.contact_name,
+        customers.company_name,
+        customers.email,
+        customers.phone,
+        customers.mobile,
+        customers.is_deleted,
+        customers.last_modified_time,
         chosen_phone.primary_phone,
         chosen_phone.primary_phone_source,
         coalesce(contact_persons.contact_persons, '[]'::jsonb) as contact_persons

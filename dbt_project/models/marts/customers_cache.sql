@@ -22,12 +22,6 @@ with
 
 customers as (
 
-    select * from {{ ref('int_customers__deduplicated') }}
-
-),
-
-phones as (
-
     select * from {{ ref('int_customers__phone_resolved') }}
 
 ),
@@ -97,16 +91,13 @@ joined as (
         customers.email,
         customers.phone,
         customers.mobile,
-        phones.primary_phone,
-        phones.primary_phone_source,
-        phones.contact_persons,
+        customers.primary_phone,
+        customers.primary_phone_source,
+        customers.contact_persons,
         case when customers.contact_status = 'inactive' then 'inactive' else 'active' end as status,
         customers.is_deleted,
         customers.last_modified_time as zoho_last_modified_time
     from customers
-    inner join phones
-        on customers.user_id = phones.user_id
-        and customers.contact_id = phones.contact_id
     {% if is_incremental() %}
     where (customers.user_id, customers.contact_id) in (select user_id, contact_id from changed_customers)
     {% endif %}
