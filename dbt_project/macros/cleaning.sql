@@ -17,18 +17,21 @@
 
 {#-
     A `yyyy-mm-dd` date (anything after the first ten characters, e.g. a time, is ignored), or null
-    when the text is not a real calendar date (2024-02-30 is null, not an error). The nested CASE
-    fixes the evaluation order, so make_date only ever sees a valid year and month.
+    when the text is not a real calendar date (2024-02-30 and 2023-02-29 are null, not an error).
+    One regular expression accepts every valid month/day pair but 29 February, which is accepted in
+    leap years only; the nested CASE fixes the evaluation order, so the casts only see valid text.
 -#}
 {% macro safe_date(expression) -%}
     {%- set text = blank_to_null(expression) -%}
     case
-        when {{ text }} ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])' and left({{ text }}, 4) <> '0000'
+        when left({{ text }}, 4) = '0000' then null
+        when {{ text }} ~ '^[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)'
+            then cast(left({{ text }}, 10) as date)
+        when {{ text }} ~ '^[0-9]{4}-02-29'
             then case
-                when cast(substr({{ text }}, 9, 2) as integer)
-                     <= extract(day from make_date(cast(left({{ text }}, 4) as integer),
-                                                   cast(substr({{ text }}, 6, 2) as integer), 1)
-                                         + interval '1 month - 1 day')
+                when mod(cast(left({{ text }}, 4) as integer), 4) = 0
+                     and (mod(cast(left({{ text }}, 4) as integer), 100) <> 0
+                          or mod(cast(left({{ text }}, 4) as integer), 400) = 0)
                     then cast(left({{ text }}, 10) as date)
             end
     end

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import dag, task
 from airflow.sdk import TriggerRule
+from airflow.sdk.exceptions import AirflowFailException
 
 from zoho import tasks
 from zoho.dbt import models_task_group
@@ -70,6 +71,13 @@ Runs even when the gate failed, to withhold (skip) instead of sending.
 """
 
 
+WATCHER_DOC = """
+Marks the whole run failed when any task failed: a failed tenant does not stop the others (the
+models, the gate and the reminders still run on what landed), but the run must not look green.
+Skipped when everything succeeded.
+"""
+
+
 def build_sync_dag(mode: str):
     dag_id = DAG_IDS[mode]
 
@@ -118,8 +126,14 @@ def build_sync_dag(mode: str):
         def generate_reminders(tenants: list[dict]):
             return tasks.generate_reminders(tenants)
 
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0, doc_md=WATCHER_DOC)
+        def run_failed():
+            raise AirflowFailException("a task of this run failed (see the red tasks: a tenant's extraction, "
+                                       "a dbt model or test, or the quality gate); the other tasks completed")
+
         gate = quality_gate()
-        extracted >> extraction_done() >> models >> gate
-        gate >> generate_reminders(tenants)
+        reminders = generate_reminders(tenants)
+        extracted >> extraction_done() >> models >> gate >> reminders
+        [extracted, models, gate, reminders] >> run_failed()
 
     return sync()

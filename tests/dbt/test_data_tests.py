@@ -5,6 +5,7 @@ the data, so for those the test checks that Postgres refuses the write.
 """
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
@@ -63,6 +64,21 @@ def test_unit_tests_pass(built):
     result = dbt("test", "--select", "test_type:unit")
     assert len(result.results) >= 5
     assert set(result.statuses().values()) == {"pass"}
+
+
+def test_docs_generate_offline_and_every_model_and_column_is_described(built):
+    _, dbt, _ = built
+    dbt("docs", "generate")
+    manifest = json.loads((dbt.target_path / "manifest.json").read_text())
+    catalog = json.loads((dbt.target_path / "catalog.json").read_text())
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    assert len(models) == 8
+    undocumented = [uid for uid, node in models.items() if "one row per" not in node["description"].lower()]
+    for uid, node in models.items():
+        for column in catalog["nodes"][uid]["columns"]:
+            if not node["columns"].get(column, {}).get("description", "").strip():
+                undocumented.append(f"{uid}.{column}")
+    assert not undocumented
 
 
 def test_each_data_test_fails_when_its_invariant_is_broken(built):

@@ -116,8 +116,17 @@ def scenario(dbt_db) -> dict[str, Step]:
                      persons=[(person("460000000026098", "Eva", "Late", primary=True), None, None)])
     dbt("run")
     steps["late_customer"] = _snapshot(uri)
+    steps["late_customer"].fk_rejects_unknown_customer = _fk_rejects_unknown_customer(uri)
+
+    with connect(uri) as conn:  # a customer that is no longer one: gone from a rebuilt customers_cache
+        land_contact(conn, ACME, contact(GONE, "Gone Ltd", contact_type="vendor", mobile="+1 415 555 0150",
+                                         modified="2024-06-02T08:00:00+0000"),
+                     mobile_e164="+14155550150", is_deleted=True)
+    dbt("run", "--full-refresh", "--select", "customers_cache")
+    steps["no_longer_customer"] = _snapshot(uri)
+    steps["no_longer_customer"].fk_rejects_unknown_customer = _fk_rejects_unknown_customer(uri)
+
     with connect(uri) as conn:
-        steps["late_customer"].fk_rejects_unknown_customer = _fk_rejects_unknown_customer(uri)
         steps["reminders"] = conn.execute("select count(*) from analytics.payment_reminders where id = %s",
                                           (REMINDER_ID,)).fetchone()[0]
     return steps
@@ -216,6 +225,16 @@ def test_foreign_key_rejects_unknown_customer_after_every_rebuild(scenario):
     assert scenario["customers_refreshed"].fk_rejects_unknown_customer
     assert scenario["invoices_refreshed"].fk_rejects_unknown_customer
     assert scenario["late_customer"].fk_rejects_unknown_customer
+    assert scenario["no_longer_customer"].fk_rejects_unknown_customer
+
+
+def test_rebuilt_customers_drop_a_former_customer_and_unlink_its_invoices(scenario):
+    step = scenario["no_longer_customer"]
+    assert (ACME, GONE) not in step.customers
+    assert step.invoices[(ACME, "900006")]["customer_id"] is None
+    assert step.invoices[(ACME, "900006")]["zoho_customer_id"] == GONE
+    linked = {key for key, row in scenario["late_customer"].invoices.items() if row["customer_id"]}
+    assert {key for key, row in step.invoices.items() if row["customer_id"]} == linked - {(ACME, "900006")}
 
 
 def test_a_run_with_nothing_new_writes_nothing(scenario):
