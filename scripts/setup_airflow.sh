@@ -10,6 +10,7 @@ key="$version ${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite}"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$key" ]]; then
   echo "[setup] migrating the Airflow metadata database (once per machine)"
   airflow db migrate >"$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -50 "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
+  airflow pools set dbt_warehouse 1 "dbt model and test tasks, one at a time on the warehouse" >/dev/null
   echo "$key" >"$stamp"
 fi
 # The dbt manifest cosmos renders the DAGs from (rebuilt only when the dbt project changed).

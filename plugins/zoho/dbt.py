@@ -27,6 +27,9 @@ DBT_PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR")
                        or Path(__file__).resolve().parents[2] / "dbt_project")
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 ANALYTICS_SCHEMA = "analytics"
+# One dbt task at a time on the warehouse: the nightly and the incremental run may overlap, and two
+# merges into the same mart would collide. Created by `make` set-up and the compose init service.
+DBT_POOL = "dbt_warehouse"
 
 
 class WarehouseProfileMapping(PostgresUserPasswordProfileMapping):
@@ -74,7 +77,7 @@ def models_task_group(group_id: str = "dbt_models") -> DbtTaskGroup:
             # a test over several models (e.g. the open-balance integrity test) runs after all of them
             should_detach_multiple_parents_tests=True,
         ),
-        operator_args={"install_deps": False},
+        operator_args={"install_deps": False, "pool": DBT_POOL},
         default_args={"retries": 2},
     )
     for t in group.dag.task_group_dict[group_id].iter_tasks() if group.dag else _walk(group):

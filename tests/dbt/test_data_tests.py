@@ -72,7 +72,10 @@ def test_docs_generate_offline_and_every_model_and_column_is_described(built):
     manifest = json.loads((dbt.target_path / "manifest.json").read_text())
     catalog = json.loads((dbt.target_path / "catalog.json").read_text())
     models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
-    assert len(models) == 8
+    names = {node["name"] for node in models.values()}
+    assert {"customers_cache", "invoices_cache", "invoices_with_customer", "reminders_with_customer",
+            "int_customers__phone_resolved", "stg_zoho_books__contacts", "stg_zoho_books__contact_persons",
+            "stg_zoho_books__invoices"} <= names
     undocumented = [uid for uid, node in models.items() if "one row per" not in node["description"].lower()]
     for uid, node in models.items():
         for column in catalog["nodes"][uid]["columns"]:

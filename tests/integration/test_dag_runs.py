@@ -121,6 +121,13 @@ def test_nightly_then_incremental_build_marts_that_match_the_sandbox(dags, deplo
         assert got == expected
     assert scalar(uri, "select count(*) from zoho_sync.quality_results where run_id = %s and not success",
                   dr.run_id) == 0
+    # the analyst views join, never copy: one row per invoice / reminder, customer fields from the mart
+    assert scalar(uri, "select count(*) from analytics.invoices_with_customer") == \
+        scalar(uri, "select count(*) from analytics.invoices_cache")
+    assert scalar(uri, "select count(*) from analytics.reminders_with_customer") == \
+        scalar(uri, "select count(*) from analytics.payment_reminders")
+    assert scalar(uri, "select count(*) from analytics.invoices_with_customer v join analytics.customers_cache c "
+                       "on c.id = v.customer_id where v.customer_primary_phone is distinct from c.primary_phone") == 0
 
     # a phone changed in Zoho reaches primary_phone after an incremental run; only that customer moves
     org = sb.organizations[0]
