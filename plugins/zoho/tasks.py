@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from airflow.sdk import BaseHook, Variable, get_current_context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from zoho import errors, schema, warehouse
 from zoho.tenants import parse_tenants
@@ -55,7 +55,8 @@ def extract_tenant(tenant: dict, mode: str) -> dict:
     except NOT_RETRYABLE as exc:
         raise AirflowFailException(f"tenant {tenant['user_id']!r}: {exc}") from None
     except TenantBusyError as exc:
-        raise RuntimeError(str(exc)) from None
+        # the other run is syncing this tenant right now: nothing is lost by skipping this one
+        raise AirflowSkipException(str(exc)) from None
     stats = client.stats.as_dict()
     for e in result.entities:
         log.info("tenant %r %s (%s): fetched %d, written %d, deleted %d, rejected %d, api calls %d, "
@@ -121,3 +122,19 @@ def generate_reminders(tenants: list[dict]) -> dict:
     if failures:
         raise RuntimeError("reminder generation failed for " + "; ".join(failures))
     return {"run_date": run_date.isoformat(), "gate_passed": passed, "tenants": results}
+
+
+def verify_deployment(tenants: list[dict]) -> dict:
+    """The post-deployment report (``zoho.verify``) for every tenant; fails (without retry) with the
+    readable report when a threshold of the ``zoho_verify_thresholds`` Variable is crossed."""
+    from zoho.verify import THRESHOLDS_VARIABLE, ThresholdError, parse_thresholds, verify
+
+    try:
+        thresholds = parse_thresholds(Variable.get(THRESHOLDS_VARIABLE, default=None))
+    except ThresholdError as exc:
+        raise AirflowFailException(str(exc)) from None
+    report = verify(warehouse_uri(), thresholds, [t["user_id"] for t in tenants or []] or None)
+    log.info("%s", report.text())
+    if not report.ok:
+        raise AirflowFailException(report.text())
+    return report.as_dict()
