@@ -10,7 +10,7 @@ ENV := scripts/with-env
 ENV_SANDBOX := scripts/with-env --sandbox
 PYTEST_ARGS ?=
 
-.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs
+.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench
 
 help:
 	@grep -E '^## ' Makefile | sed 's/## //'
@@ -23,6 +23,7 @@ run: setup
 
 ## make test             the whole test suite (unit, integration, whole-DAG runs, dbt tests)
 test: setup
+	@scripts/ensure_browser.sh
 	$(ENV) python -m pytest $(PYTEST_ARGS)
 
 ## make airflow          Airflow UI + scheduler on http://localhost:8080 (login admin / admin)
@@ -63,3 +64,23 @@ lock: venv
 
 clean: stop
 	rm -rf .local $(VENV)
+
+## make verify           post-deployment report per tenant; fails when a threshold is crossed (VERIFY_ARGS="--json")
+verify: venv
+	$(ENV) python -m zoho.verify $(VERIFY_ARGS)
+
+## make docs             generate the dbt docs site (dbt_project/target/index.html, static_index.html, catalog.json)
+docs: venv
+	$(ENV) python dbt_project/dbt_env.py -- dbt docs generate --static --project-dir dbt_project --profiles-dir dbt_project
+
+## make docs-serve       serve the generated dbt docs on http://localhost:8081 (DOCS_PORT=...)
+docs-serve: venv
+	@test -f dbt_project/target/index.html || { echo "no dbt docs yet: run 'make docs' first" >&2; exit 1; }
+	@echo "dbt docs on http://localhost:$(or $(DOCS_PORT),8081) (Ctrl-C to stop)"
+	$(VENV)/bin/python -m http.server $(or $(DOCS_PORT),8081) --bind 127.0.0.1 --directory dbt_project/target
+
+## make bench            benchmark against the sandbox -> BENCHMARKS.md (BENCH_ARGS="--contacts 25000 --invoices 250000 --tenants 2 --scale 4 --skip-limits")
+bench: setup
+	@test -x .local/bench-venv/bin/python || $(VENV)/bin/uv venv -q .local/bench-venv --python $(VENV)/bin/python
+	$(VENV)/bin/uv pip install -q --python .local/bench-venv/bin/python -r requirements-bench.txt || echo "[bench] requirements-bench.txt could not be installed: the dlt peer will be reported as not measured"
+	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(ENV) python -m bench $(BENCH_ARGS)
