@@ -138,3 +138,64 @@ def verify_deployment(tenants: list[dict]) -> dict:
     if not report.ok:
         raise AirflowFailException(report.text())
     return report.as_dict()
+
+
+# --------------------------------------------------------------------------- legacy migration
+def _legacy_params() -> tuple[str, str]:
+    """The legacy DAG's ``source_table`` and ``default_country`` parameters, validated."""
+    from zoho import legacy
+
+    params = get_current_context()["params"]
+    try:
+        legacy.parse_source_table(params["source_table"])
+        return params["source_table"].strip(), legacy.parse_country(params["default_country"])
+    except legacy.LegacySourceError as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
+def _tenant_countries() -> dict[str, str]:
+    """user_id -> ``default_country`` of the tenant's Zoho connection, for the tenants in ``zoho_tenants``."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from zoho.hooks import ZohoBooksHook
+
+    countries = {}
+    for tenant in list_tenants():
+        try:
+            country = ZohoBooksHook(zoho_conn_id=tenant["conn_id"], tenant=tenant["user_id"]).default_country
+        except AirflowNotFoundException:
+            log.warning("tenant %r: connection %r not found; the default_country parameter applies",
+                        tenant["user_id"], tenant["conn_id"])
+            continue
+        if country:
+            countries[tenant["user_id"]] = country
+    return countries
+
+
+def land_legacy() -> dict:
+    """Land the legacy table's customers and invoices (``zoho.legacy.land_legacy``); a bad parameter
+    or a missing table/column fails at once, without retry."""
+    from zoho import legacy
+
+    source_table, default_country = _legacy_params()
+    run_id = get_current_context()["run_id"]
+    try:
+        result = legacy.land_legacy(warehouse_uri(), source_table, run_id,
+                                    countries=_tenant_countries(), default_country=default_country)
+    except legacy.LegacySourceError as exc:
+        raise AirflowFailException(str(exc)) from None
+    log.info("landed %s: %s", source_table, result.as_dict())
+    return result.as_dict()
+
+
+def legacy_integrity_report() -> dict:
+    """The legacy migration's integrity report, logged and stored; fails (without retry) when it
+    does not reconcile."""
+    from zoho import legacy
+
+    source_table, _ = _legacy_params()
+    report = legacy.integrity_report(warehouse_uri(), source_table, get_current_context()["run_id"])
+    log.info("%s", report.table())
+    if not report.ok:
+        raise AirflowFailException("legacy backfill does not reconcile: " + "; ".join(report.failed_checks))
+    return {k: v for k, v in report.counts.items() if not isinstance(v, (dict, list))}

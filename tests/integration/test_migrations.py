@@ -7,6 +7,7 @@ OWNED_TABLES = {
     "zoho_raw.contacts", "zoho_raw.contact_persons", "zoho_raw.invoices", "zoho_raw.missing_contacts",
     "zoho_sync.sync_metadata", "zoho_sync.rejected_records", "zoho_sync.quality_results",
     "analytics.payment_reminders",
+    "zoho_raw.legacy_customers", "zoho_raw.legacy_invoices", "zoho_sync.legacy_backfill_runs",
 }
 
 

@@ -12,17 +12,20 @@
     lookback for late commits), plus any whose landed version the mart does not hold yet, are
     recomputed; of those, only new or changed rows are merged. updated_at moves only when
     customer_hash changes; it is kept from the current table even on --full-refresh (the old
-    table is still in place while the new one is built).
+    table is still in place while the new one is built). Customers come from Zoho and, below it,
+    from the legacy invoice table (int_customers__legacy_merged, zoho_legacy_backfill).
 -#}
 {%- set current_table = load_relation(this) -%}
 -- depends_on: {{ ref('stg_zoho_books__contacts') }}
 -- depends_on: {{ ref('stg_zoho_books__contact_persons') }}
+-- depends_on: {{ ref('stg_zoho_books__missing_contacts') }}
+-- depends_on: {{ ref('stg_legacy__customers') }}
 
 with
 
 customers as (
 
-    select * from {{ ref('int_customers__phone_resolved') }}
+    select * from {{ ref('int_customers__legacy_merged') }}
 
 ),
 
@@ -76,6 +79,32 @@ changed_customers as (
     where contacts.contact_type = 'customer'
       and (current_rows.user_id is null
            or current_rows.zoho_last_modified_time is distinct from contacts.last_modified_time)
+
+    union
+
+    -- legacy customers landed since (zoho_legacy_backfill)
+    select legacy.user_id, legacy.customer_id
+    from {{ ref('stg_legacy__customers') }} as legacy
+    cross join watermark
+    where legacy._synced_at > watermark.synced_since
+
+    union
+
+    -- contacts Zoho says do not exist since (a legacy-only customer becomes flagged deleted)
+    select missing.user_id, missing.contact_id
+    from {{ ref('stg_zoho_books__missing_contacts') }} as missing
+    cross join watermark
+    where missing.checked_at > watermark.synced_since
+
+    union
+
+    -- catch-up, whatever the timestamps say: legacy customers the mart lacks
+    select legacy.user_id, legacy.customer_id
+    from {{ ref('stg_legacy__customers') }} as legacy
+    left join current_rows
+        on legacy.user_id = current_rows.user_id
+        and legacy.customer_id = current_rows.zoho_customer_id
+    where current_rows.user_id is null
 
 ),
 {% endif %}
