@@ -6,6 +6,7 @@ import json
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from .auth import TokenRegistry
@@ -40,6 +41,9 @@ class Sandbox:
     ``per_minute_limit``, ``daily_limit``, ``max_concurrent`` and ``token_limit``: None switches that
     limit off. ``today`` (a date or "YYYY-MM-DD") anchors the generated dates; it defaults to today
     (UTC), so the same seed gives the same data on the same day; pass it for full determinism.
+    ``user_ids`` names the first organisations (tenants whose names hold quotes, semicolons or any
+    Unicode); ``rate_window`` is the length in seconds of the per-minute limit's rolling window
+    (Zoho: 60; a test may shrink it so that the limit binds without waiting whole minutes).
     """
 
     def __init__(self, seed: int = 7, orgs: int = 2, contacts_per_org: int = 300, invoices_per_org: int = 2000,
@@ -48,7 +52,8 @@ class Sandbox:
                  today: dt.date | str | None = None, token_ttl: int = 3600, token_limit: int | None = 10,
                  retry_after: bool = False, rate_headers_on_429: bool = False, empty_as_blank: bool = True,
                  duplicate_invoices: bool = False, duplicate_count: int = 2, latency: float = 0.0,
-                 max_call_records: int = 200_000) -> None:
+                 max_call_records: int = 200_000, user_ids: Sequence[str] | None = None,
+                 rate_window: float = 60.0) -> None:
         self.seed = seed
         self.host, self._port = host, port
         self.clock = Clock()
@@ -60,13 +65,21 @@ class Sandbox:
         end_ts = int(dt.datetime.combine(today, dt.time(), UTC).timestamp()) - 1  # all generated times before
         self.settings = Settings(empty_as_blank, duplicate_invoices, duplicate_count)
         self.organizations: list[Org] = make_orgs(seed, orgs)
+        if user_ids is not None:  # tenants named by the test (quotes, semicolons, any Unicode)
+            user_ids = [str(u) for u in user_ids]
+            if len(user_ids) > len(self.organizations) or not all(user_ids):
+                raise ValueError("user_ids: non-empty strings, at most one per organisation")
+            for o, user_id in zip(self.organizations, user_ids):
+                o.user_id = user_id
+            if len({o.user_id for o in self.organizations}) != len(self.organizations):
+                raise ValueError("user_ids must be distinct (also from the generated ones of the other orgs)")
         self._stores: dict[str, OrgStore] = {
             o.organization_id: OrgStore(o, seed, contacts_per_org, invoices_per_org, today.toordinal(), end_ts,
                                         self.clock, self.settings)
             for o in self.organizations}
         self.faults = Faults()
         self.limits = RateLimits(self.clock, {k: s.fmt for k, s in self._stores.items()}, per_minute_limit,
-                                 daily_limit, max_concurrent)
+                                 daily_limit, max_concurrent, rate_window)
         self.tokens = TokenRegistry(self.clock, self.organizations, lambda: self.url, token_ttl, token_limit)
         self.retry_after = retry_after
         self.rate_headers_on_429 = rate_headers_on_429
@@ -138,9 +151,12 @@ class Sandbox:
 
     def airflow_env(self) -> dict:
         """``AIRFLOW_CONN_*`` + ``AIRFLOW_VAR_ZOHO_TENANTS`` for every organisation (as scripts/devenv.py does)."""
-        env, tenants = {}, []
+        env, tenants, used = {}, [], set()
         for i, o in enumerate(self.organizations):
             conn_id = "zoho_books_default" if i == 0 else f"zoho_books_{re.sub(r'[^A-Za-z0-9_]', '_', o.user_id)}"
+            if conn_id.upper() in used:  # user_ids that differ only in characters a conn id cannot hold
+                conn_id = f"zoho_books_org{i}"
+            used.add(conn_id.upper())
             env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(self.airflow_connection(o))
             tenants.append({"user_id": o.user_id, "conn_id": conn_id})
         env["AIRFLOW_VAR_ZOHO_TENANTS"] = json.dumps(tenants)
@@ -149,7 +165,8 @@ class Sandbox:
     def info(self) -> dict:
         return {"port": self._port, "url": self.url, "organizations": [o.as_dict() for o in self.organizations],
                 "settings": {"per_minute_limit": self.limits.per_minute, "daily_limit": self.limits.daily,
-                             "max_concurrent": self.limits.max_concurrent, "token_limit": self.tokens.token_limit,
+                             "max_concurrent": self.limits.max_concurrent, "rate_window": self.limits.window,
+                             "token_limit": self.tokens.token_limit,
                              "token_ttl": self.tokens.ttl, "retry_after": self.retry_after,
                              "rate_headers_on_429": self.rate_headers_on_429, "latency": self.latency,
                              "empty_as_blank": self.empty_as_blank, "duplicate_invoices": self.duplicate_invoices,

@@ -434,6 +434,15 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             self._open.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up first (it timed out on a ``slow`` answer, or was killed) is not an
+        error of the sandbox: no traceback for it. Anything else is reported as before."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         """Hang up on kept-alive connections, so a stopped sandbox really stops answering."""
         with self._open_lock:

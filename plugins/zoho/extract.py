@@ -301,6 +301,20 @@ class TenantSync:
         return newest if current is None or newest > current else current
 
 
+def _record_failure_on_new_connection(uri: str, user_id: str, run_id: str | None, error: BaseException) -> None:
+    """The sync's own session died (killed, network): mark what this run left ``running`` in
+    ``sync_metadata`` as failed, from a new session, so the table does not show a dead run as running.
+    Best effort: the warehouse may be unreachable altogether."""
+    try:
+        with warehouse.connect(uri, connect_timeout=10) as conn:
+            conn.execute(
+                "update zoho_sync.sync_metadata set status = 'failed', finished_at = now(), last_error = %s "
+                "where user_id = %s and status = 'running' and last_run_id is not distinct from %s",
+                (f"{type(error).__name__}: {error}"[:2000], user_id, run_id))
+    except Exception:  # noqa: BLE001 - the original error is what the task reports
+        log.warning("could not record the failure of tenant %r in sync_metadata either", user_id, exc_info=True)
+
+
 def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: str | None = None,
                 lock_timeout_s: float = 600) -> TenantResult:
     """Sync one tenant (contacts, then invoices) under the tenant's advisory lock."""
@@ -320,6 +334,10 @@ def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: s
             sync = TenantSync(client, conn, tenant, mode, run_id)
             result.entities.append(sync.sync_contacts())
             result.entities.append(sync.sync_invoices())
+        except BaseException as exc:
+            if conn.closed or conn.broken:  # the failure could not be recorded on the dead session
+                _record_failure_on_new_connection(warehouse_uri, tenant.user_id, run_id, exc)
+            raise
         finally:
             if not conn.closed and not conn.broken:
                 conn.rollback()

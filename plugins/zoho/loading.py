@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from zoho.records import ContactRow, InvoiceRow, PersonRow, Rejected, dump_payload
+from zoho.records import ContactRow, InvoiceRow, PersonRow, Rejected, dump_payload, storable_text
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -61,15 +61,28 @@ class RawLoader:
         return self._upsert("upsert_contacts")
 
     def changed_contact_ids(self, rows: Sequence[ContactRow]) -> set[str]:
-        """Ids among ``rows`` whose stored payload differs (or which are new) — before loading."""
+        """Ids among ``rows`` whose persons must be read again — before loading: new contacts,
+        contacts whose persons were never read or that come back from deletion, contacts Zoho
+        modified (``last_modified_time``), and contacts whose own mobile or phone (in a list record,
+        the primary person's) reads differently.
+
+        Not every payload change: a list record also carries derived fields that move without a new
+        ``last_modified_time`` (``outstanding_receivable_amount`` changes with every invoice paid)
+        and say nothing about the persons; re-reading the persons costs one API call per contact,
+        so a nightly run would otherwise re-read them for every customer that paid an invoice
+        (BENCHMARKS.md, "API calls")."""
         if not rows:
             return set()
         with self.conn.cursor() as cur:
             cur.execute(
-                "select s.id from unnest(%s::text[], %s::text[]) as s(id, hash) "
+                "select s.id from unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[]) "
+                "as s(id, modified, mobile, phone) "
                 "left join zoho_raw.contacts c on c.user_id = %s and c.contact_id = s.id "
-                "where c.payload_hash is distinct from s.hash or c.persons_synced_at is null or c.is_deleted",
-                ([r.contact_id for r in rows], [r.payload_hash for r in rows], self.user_id))
+                "where c.contact_id is null or c.persons_synced_at is null or c.is_deleted "
+                "or c.last_modified_time is distinct from s.modified "
+                "or c.mobile_e164 is distinct from s.mobile or c.phone_e164 is distinct from s.phone",
+                ([r.contact_id for r in rows], [r.last_modified_time for r in rows],
+                 [r.mobile_e164 for r in rows], [r.phone_e164 for r in rows], self.user_id))
             return {r[0] for r in cur.fetchall()}
 
     def replace_persons(self, contact_ids: Sequence[str], rows: Sequence[PersonRow]) -> int:
@@ -138,7 +151,7 @@ class RawLoader:
         for r in rejected:
             payload = r.payload if isinstance(r.payload, (dict, list)) else {"raw": r.payload}
             text, digest = dump_payload(payload)
-            rows.append((self.user_id, r.entity, r.zoho_id, r.reason, text, digest, run_id))
+            rows.append((self.user_id, r.entity, r.zoho_id, storable_text(str(r.reason)), text, digest, run_id))
         with self.conn.cursor() as cur:
             cur.executemany(
                 "insert into zoho_sync.rejected_records "
