@@ -71,6 +71,15 @@ Runs even when the gate failed, to withhold (skip) instead of sending.
 """
 
 
+VERIFY_DOC = """
+Post-deployment verification (`zoho.verify`, the same report as `make verify`), per tenant: share of
+customers with a primary phone, invoices without a customer, reminders by status and reason, sync
+freshness, API calls of this run against the daily budget. Fails (no retry) with the readable report
+when a threshold of the `zoho_verify_thresholds` Variable (JSON; defaults in `zoho/verify.py`) is
+crossed. Runs even when an upstream task failed: that is when the report helps most.
+"""
+
+
 WATCHER_DOC = """
 Marks the whole run failed when any task failed: a failed tenant does not stop the others (the
 models, the gate and the reminders still run on what landed), but the run must not look green.
@@ -134,6 +143,17 @@ def build_sync_dag(mode: str):
         gate = quality_gate()
         reminders = generate_reminders(tenants)
         extracted >> extraction_done() >> models >> gate >> reminders
-        [extracted, models, gate, reminders] >> run_failed()
+        watched = [extracted, models, gate, reminders]
+
+        if mode == "full":
+            @task(trigger_rule=TriggerRule.ALL_DONE, doc_md=VERIFY_DOC)
+            def verify_deployment(tenants: list[dict]):
+                return tasks.verify_deployment(tenants)
+
+            verified = verify_deployment(tenants)
+            reminders >> verified
+            watched.append(verified)
+
+        watched >> run_failed()
 
     return sync()
