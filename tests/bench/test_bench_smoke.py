@@ -1,0 +1,77 @@
+"""Smoke test of the benchmark harness behind ``make bench`` (bench/, BENCHMARKS.md): it still runs
+end to end at a tiny size and writes every section of the report. No timing is asserted:
+performance is judged by the figures in BENCHMARKS.md, not by tests."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.common import rolling_minute, with_db
+from bench.harness import count_calls, lower_bound
+from bench.report import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_rolling_minute_counts_the_busiest_and_the_average_window():
+    # a client at 90 per rolling minute: bursts of 90 a little more than a minute apart
+    times = [b * 60.5 + i * 0.01 for b in range(4) for i in range(90)]
+    busiest, average = rolling_minute(times)
+    assert busiest == 90
+    assert 85 <= average <= 90
+    assert rolling_minute([1.0, 2.0, 3.0]) == (3, 3.0)
+    assert rolling_minute([]) == (0, 0.0)
+
+
+def test_lower_bound_is_pages_plus_unavoidable_person_calls():
+    assert lower_bound(customers=401, invoices=200, persons=7) == {
+        "contact_pages": 3, "invoice_pages": 1, "person_calls": 7, "bound": 11}
+    assert lower_bound(0, 0, 0)["bound"] == 2  # an empty listing still takes one call per entity
+
+
+def test_calls_are_counted_by_endpoint():
+    class Call:
+        def __init__(self, path, org_id="1"):
+            self.path, self.org_id = path, org_id
+
+    calls = [Call("/books/v3/contacts"), Call("/books/v3/contacts/12/contactpersons"), Call("/books/v3/contacts/12"),
+             Call("/books/v3/invoices"), Call("/books/v3/invoices", org_id="2")]
+    assert count_calls(calls, "1") == {"contacts": 1, "contact_persons": 1, "contact": 1, "invoices": 1}
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_harness_runs_at_a_tiny_size_and_reports_every_section(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "bench", "--contacts", "200", "--invoices", "1000", "--tenants", "1",
+           "--base-invoices", "500", "--skip-limits", "--skip-airflow", "--skip-dlt",
+           "--output", str(out), "--workdir", str(tmp_path / "work")]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=850)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    text = out.read_text()
+    for section in SECTIONS:
+        assert section in text, section
+    results = json.loads((tmp_path / "work" / "results.json").read_text())
+    assert not results.get("errors")
+    # what ran produced figures, what was skipped says so
+    assert results["full"]["records"] > 0 and results["incremental"]["records"] > 0
+    assert results["replay"]["copy_total_s"] > 0 and results["dbt_full"]["returncode"] == 0
+    assert results["mem_1x"]["tenants"] and results["mem_scaled"]["tenants"]
+    for skipped in ("## 3. Peer", "## 7. Under real", "## 8. Whole run"):
+        assert "Not measured" in text.split(skipped, 1)[1].split("\n## ", 1)[0], skipped
+    # the databases it created are gone
+    from zoho import warehouse
+
+    admin = with_db(warehouse.uri_from_env(), "postgres")
+    assert results["databases"]
+    with warehouse.connect(admin) as conn:
+        left = conn.execute("select datname from pg_database where datname = any(%s)",
+                            (results["databases"],)).fetchall()
+    assert left == []
