@@ -469,10 +469,19 @@ def test_the_page_is_in_the_airflow_navigation_and_links_to_the_dag_runs(stack, 
     assert b.js("return arguments[0].innerText.trim()", {chromium.ELEMENT: nav}) == "Customer sync"
     b.click(nav)
     frame = b.wait_for("iframe[title='Customer sync']")
-    assert urlsplit(b.url).path == "/plugin/customer-sync"
+    # the UI keeps the frame's own path in its address (/plugin/customer-sync + the page's path)
+    assert urlsplit(b.url).path.startswith("/plugin/customer-sync")
     b.frame(frame)
     b.wait_for("section.tenant")
     b.frame(None)
+    # so a page of the frame can be linked to and reloaded: it opens in the frame again
+    b.get(stack.base + "/plugin/customer-sync/customer-sync/customers")
+    b.frame(b.wait_for("iframe[title='Customer sync']"))
+    b.wait_for("table[data-table=customers]")
+    assert b.js("return document.title") == "Customers · Customer sync"
+    b.frame(None)
+    b.get(stack.base + "/plugin/customer-sync")
+    b.wait_for("iframe[title='Customer sync']")
     time.sleep(0.5)
     b.screenshot(SHOTS / "customer-sync-in-airflow.png")
     # a run link inside the frame opens the run in the Airflow UI itself (not nested in the frame)
