@@ -67,6 +67,11 @@ def test_both_runs_started_together_succeed(runs):
         assert len(extracts) == 2 and set(extracts) <= {"success", "skipped"}, (name, extracts)
         retried = sorted(t["task_id"] for t in run["task_instances"] if (t["try_number"] or 1) > 1)
         print(f"[concurrent] {name}: {run['state']}; extract {extracts}; tasks that needed a retry: {retried}")
+        # views are replaced in place under the model's lock (dbt_project/DECISIONS.md): no view build, nor
+        # anything reading views, collides with the other run. (Only the very first build of a mart, racing
+        # the other run's first build of it, may need its retry: both saw no table when they compiled.)
+        first_builds = {"dbt_models.customers_cache.run", "dbt_models.invoices_cache.run"}
+        assert not [t for t in retried if t.startswith("dbt_models.") and t not in first_builds], (name, retried)
 
 
 def test_the_marts_equal_those_of_a_nightly_run_alone(runs):
