@@ -250,8 +250,7 @@ class Bench:
         return out
 
     def dbt(self, name: str, uri: str, args: list[str], target: Path) -> dict:
-        options = " ".join(filter(None, [os.environ.get("PGOPTIONS"), DBT_PGOPTIONS]))
-        res = run_dbt(uri, args, target, log=self.work / f"dbt-{name}.log", env_extra={"PGOPTIONS": options})
+        res = run_dbt(uri, args, target, log=self.work / f"dbt-{name}.log")
         if res["returncode"] != 0:
             raise RuntimeError(f"dbt {name} failed; see {res['log']}")
         return res
@@ -261,7 +260,6 @@ class Bench:
         a = self.args
         self.r["machine"] = machine_info(self.server_uri)
         self.r["load_before"] = loadavg()
-        self.r["dbt_pgoptions"] = DBT_PGOPTIONS
         self.r["started_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         limits_thread = None
         if not a.skip_limits:
@@ -536,13 +534,6 @@ class Bench:
                                      c["status"]) for c in sorted(calls, key=lambda c: c["time"])] if admitted else []}
         self.mark("rate-limited run finished")
 
-
-# For every dbt query the bench runs directly (not the Airflow runs): the planner's row estimates
-# through the dedupe views are far off (dbt_project/DECISIONS.md), and the marts already switch
-# nested loops off in their pre-hooks; the data tests do not, and at 45,000 customers the test
-# `unique_combination_of_columns_int_customers__legacy_merged_user_id__contact_id` ran for more
-# than 6 minutes on a nested loop (22,000 x 22,000 per tenant) before the first full run was stopped.
-DBT_PGOPTIONS = "-c enable_nestloop=off"
 
 # dbt's incremental selection re-reads raw rows landed within ``incremental_lookback`` (2 hours)
 # of the mart's newest change. The bench's incremental run comes minutes after the first load, so
