@@ -111,9 +111,9 @@ class RawLoader:
             cur.execute("delete from seen_ids where entity = %s", (entity,))
 
     def mark_seen(self, entity: str, ids: Iterable[str]) -> None:
-        with self.conn.cursor() as cur:
-            cur.execute("insert into seen_ids (entity, zoho_id) select %s, unnest(%s::text[]) "
-                        "on conflict do nothing", (entity, list(ids)))
+        with self.conn.cursor() as cur, cur.copy("copy seen_ids (entity, zoho_id) from stdin") as copy:
+            for zoho_id in ids:
+                copy.write_row((entity, zoho_id))
 
     def flag_deleted(self, entity: str) -> int:
         """Flag as deleted what the completed listing did not return. Only after a full listing."""
@@ -121,6 +121,7 @@ class RawLoader:
         stmt = sql.SQL(load_sql("flag_deleted")).format(
             table=sql.Identifier(table), id_column=sql.Identifier(id_column))
         with self.conn.cursor() as cur:
+            cur.execute("analyze seen_ids")  # temp tables are never auto-analysed: a hash anti-join, not a guess
             cur.execute(stmt, {"user_id": self.user_id, "entity": entity})
             return cur.rowcount
 
