@@ -196,6 +196,18 @@ def page(b: chromium.Browser, stack: Stack, path: str, ready: str = "main") -> N
     b.wait_for(ready)
 
 
+def submit_filters(b: chromium.Browser, ready: str, timeout: float = 20.0) -> None:
+    """Submit the filter form and wait for the page it loads (the old page has the same table, so
+    waiting for the table alone could read the old page)."""
+    b.js("window.__before_submit = true")
+    b.click(b.find("form.filters button[type=submit]"))
+    deadline = time.monotonic() + timeout
+    while b.js("return window.__before_submit === true") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not b.js("return window.__before_submit === true"), "the filter form did not load a new page"
+    b.wait_for(ready)
+
+
 # --------------------------------------------------------------------------- auth and registration
 def test_unauthenticated_requests_are_refused(stack):
     paths = ["/", "/customers?q=a", "/invoices", "/reminders?status=withheld", "/static/app.css",
@@ -355,8 +367,7 @@ def test_customers_search_by_name_and_phone_with_open_invoices(stack, browser):
 
     page(b, stack, "/customers", "input[name=q]")
     b.type(b.find("input[name=q]"), word)
-    b.click(b.find("form.filters button[type=submit]"))
-    b.wait_for("table[data-table=customers]")
+    submit_filters(b, "table[data-table=customers]")
     shown = b.js(ROWS_JS, "table[data-table=customers] tr[data-customer-id]")
     like = "%" + word.replace("%", r"\%").replace("_", r"\_") + "%"
     expected = [r[0] for r in rows(stack.uri, "select id::text from analytics.customers_cache where not is_deleted and "
@@ -372,8 +383,7 @@ def test_customers_search_by_name_and_phone_with_open_invoices(stack, browser):
     typed = f"{phone[:-7]} {phone[-7:-4]}-{phone[-4:]}"
     page(b, stack, "/customers", "input[name=q]")
     b.type(b.find("input[name=q]"), typed)
-    b.click(b.find("form.filters button[type=submit]"))
-    b.wait_for("table[data-table=customers]")
+    submit_filters(b, "table[data-table=customers]")
     shown = b.js(ROWS_JS, "table[data-table=customers] tr[data-customer-id]")
     digits = "".join(ch for ch in phone if ch.isdigit())
     expected = [r[0] for r in rows(stack.uri, "select id::text from analytics.customers_cache where not is_deleted and "
@@ -444,8 +454,7 @@ def test_reminder_queue_upcoming_withheld_and_by_tenant(stack, browser):
     # withheld, any date, chosen in the form
     b.click(b.find("select[name=status] option[value=withheld]"))
     b.click(b.find("select[name=when] option[value=all]"))
-    b.click(b.find("form.filters button[type=submit]"))
-    b.wait_for("select[name=status] option[value=withheld][selected]")
+    submit_filters(b, "select[name=status] option[value=withheld][selected]")
     expected = rows(stack.uri, select + " where r.status in ('skipped', 'cancelled') "
                                         "order by r.scheduled_for desc, r.id desc limit 50")
     got = shown_rows()
