@@ -26,9 +26,10 @@ from itertools import islice
 import psycopg
 
 from zoho import errors, warehouse
-from zoho.loading import RawLoader, load_sql
+from zoho.loading import RawLoader
 from zoho.phones import needs_contact_persons
 from zoho.records import ContactRow, InvoiceRow, PersonRow, Rejected, read_contact, read_invoice, read_person
+from zoho.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -37,8 +35,8 @@ from psycopg.types.json import Jsonb
 
 from zoho import warehouse
 from zoho.phones import normalize_phone
+from zoho.sqlfiles import load_sql
 
-SQL_DIR = Path(__file__).with_name("sql") / "legacy"
 
 DEFAULT_SOURCE_TABLE = "legacy.invoices_cache"
 DEFAULT_COUNTRY = "US"
@@ -59,9 +57,6 @@ class LegacySourceError(ValueError):
     """The source table name is not acceptable, or the table is missing or lacks a column."""
 
 
-@cache
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 def parse_source_table(value: object) -> tuple[str, str]:
@@ -84,7 +79,7 @@ def parse_country(value: object) -> str:
 
 def _source_statement(source_table: str) -> sql.Composed:
     schema_name, table_name = parse_source_table(source_table)
-    return sql.SQL(_sql("source_rows")).format(source=sql.Identifier(schema_name, table_name))
+    return sql.SQL(load_sql("legacy/source_rows")).format(source=sql.Identifier(schema_name, table_name))
 
 
 def check_source(conn: psycopg.Connection, source_table: str) -> None:
@@ -147,9 +142,9 @@ def land_legacy(uri: str, source_table: str, run_id: str, countries: Mapping[str
         with conn.transaction():
             _read_source(conn, source_table)
             with conn.cursor() as cur:
-                cur.execute(_sql("reject"), {"run_id": run_id})
+                cur.execute(load_sql("legacy/reject"), {"run_id": run_id})
                 result.rejected_recorded = cur.rowcount
-                pairs = cur.execute(_sql("phones_to_normalize")).fetchall()
+                pairs = cur.execute(load_sql("legacy/phones_to_normalize")).fetchall()
                 cur.execute("create temp table legacy_phones (user_id text, raw text, e164 text) on commit drop")
                 used: dict[str, str] = {}
                 with cur.copy("copy legacy_phones (user_id, raw, e164) from stdin") as copy:
@@ -158,12 +153,12 @@ def land_legacy(uri: str, source_table: str, run_id: str, countries: Mapping[str
                         used[user_id] = country
                         copy.write_row((user_id, raw, normalize_phone(raw, country)))
                 result.countries = dict(sorted(used.items()))
-                cur.execute(_sql("upsert_customers"), {"source_table": source_table})
+                cur.execute(load_sql("legacy/upsert_customers"), {"source_table": source_table})
                 result.customers_written = cur.rowcount
-                cur.execute(_sql("upsert_invoices"), {"source_table": source_table})
+                cur.execute(load_sql("legacy/upsert_invoices"), {"source_table": source_table})
                 result.invoices_written = cur.rowcount
             with conn.cursor(row_factory=dict_row) as cur:
-                counts = cur.execute(_sql("landing_counts")).fetchone()
+                counts = cur.execute(load_sql("legacy/landing_counts")).fetchone()
             for key, value in counts.items():
                 setattr(result, key, value)
             _save_landing(conn, run_id, result)
@@ -267,7 +262,7 @@ def integrity_report(uri: str, source_table: str, run_id: str) -> Report:
         with conn.transaction():
             _read_source(conn, source_table)
             with conn.cursor(row_factory=dict_row) as cur:
-                counts = dict(cur.execute(_sql("report")).fetchone())
+                counts = dict(cur.execute(load_sql("legacy/report")).fetchone())
             landing = conn.execute("select landing from zoho_sync.legacy_backfill_runs where run_id = %s",
                                    (run_id,)).fetchone()
             landing = landing[0] if landing else None

@@ -5,25 +5,18 @@ Never a round trip per row. The caller owns the transaction boundaries (one comm
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import cache
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from zoho.records import ContactRow, InvoiceRow, PersonRow, Rejected, dump_payload, storable_text
+from zoho.sqlfiles import load_sql
 
-SQL_DIR = Path(__file__).with_name("sql")
 
 ENTITY_TABLES = {  # entity -> (raw table, id column); fixed identifiers, never input
     "contacts": ("contacts", "contact_id"),
     "invoices": ("invoices", "invoice_id"),
 }
-
-
-@cache
-def load_sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 class RawLoader:

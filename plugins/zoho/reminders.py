@@ -27,26 +27,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from zoho.policy import ReminderPolicy
+from zoho.sqlfiles import load_sql
 
-SQL_DIR = Path(__file__).with_name("sql") / "reminders"
 STEPS = ("create", "reschedule", "reevaluate", "cancel")
-
-
-@cache
-def _fragment(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 @cache
 def _statement(name: str) -> sql.Composed:
     """A statement of the folder with the ``invoice_state`` fragment put in (fixed text, no values)."""
-    return sql.SQL(_fragment(name)).format(invoice_state=sql.SQL(_fragment("invoice_state")))
+    return sql.SQL(load_sql(f"reminders/{name}")).format(invoice_state=sql.SQL(load_sql("reminders/invoice_state")))
 
 
 @dataclass
@@ -125,12 +119,12 @@ def generate_reminders(conn: psycopg.Connection, user_id: str, run_date: date, p
     summary = ReminderSummary(user_id=user_id, run_date=run_date, window_start=params["window_start"],
                               window_end=params["window_end"], gate_passed=bool(gate_passed))
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute(_fragment("lock_tenant"), params)
+        cur.execute(load_sql("reminders/lock_tenant"), params)
         counts = {}
         for step in STEPS:
             cur.execute(_statement(step), params)
             counts[step] = cur.rowcount
-        cur.execute(_fragment("summary"), params)
+        cur.execute(load_sql("reminders/summary"), params)
         summary.by_status = {(status, reason): n for status, reason, n in cur.fetchall()}
     summary.created = counts["create"]
     summary.rescheduled = counts["reschedule"]

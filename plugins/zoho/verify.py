@@ -42,12 +42,10 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
-from functools import cache
-from pathlib import Path
 
 from zoho import warehouse
+from zoho.sqlfiles import load_sql
 
-SQL_DIR = Path(__file__).with_name("sql") / "verify"
 THRESHOLDS_VARIABLE = "zoho_verify_thresholds"
 ENTITIES = ("contacts", "invoices")
 REQUIRED_TABLES = ("analytics.customers_cache", "analytics.invoices_cache", "analytics.payment_reminders",
@@ -414,9 +412,6 @@ class Report:
 # --------------------------------------------------------------------------- running
 
 
-@cache
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 def verify(uri: str, thresholds: ThresholdConfig | None = None,
@@ -431,14 +426,14 @@ def verify(uri: str, thresholds: ThresholdConfig | None = None,
             report.problems.append(f"{', '.join(missing)} missing: the warehouse is not migrated or no sync run "
                                    "has built the marts yet (apply the migrations, then run zoho_sync_nightly)")
             return report
-        customers = {r[0]: r[1:] for r in conn.execute(_sql("customers")).fetchall()}
-        invoices = {r[0]: r[1:] for r in conn.execute(_sql("invoices")).fetchall()}
+        customers = {r[0]: r[1:] for r in conn.execute(load_sql("verify/customers")).fetchall()}
+        invoices = {r[0]: r[1:] for r in conn.execute(load_sql("verify/invoices")).fetchall()}
         reminders: dict[str, dict] = {}
-        for user_id, status, reason, n in conn.execute(_sql("reminders")).fetchall():
+        for user_id, status, reason, n in conn.execute(load_sql("verify/reminders")).fetchall():
             reminders.setdefault(user_id, {})[(status, reason)] = int(n)
         sync: dict[str, dict[str, EntitySync]] = {}
         with conn.cursor() as cur:
-            cur.execute(_sql("sync"))
+            cur.execute(load_sql("verify/sync"))
             names = [d.name for d in cur.description]
             for row in cur.fetchall():
                 values = dict(zip(names, row))
