@@ -19,7 +19,7 @@ help:
 run: setup
 	$(ENV_SANDBOX) scripts/run_dag.sh zoho_sync_nightly
 	$(ENV_SANDBOX) scripts/run_dag.sh zoho_sync_incremental
-	$(ENV_SANDBOX) python -m zoho.summary
+	$(ENV_SANDBOX) python -m zoho.checks.summary
 
 ## make test             the whole test suite (unit, integration, whole-DAG runs, dbt tests)
 test: setup
@@ -45,7 +45,7 @@ stop:
 
 ## make migrate          apply the warehouse schema migrations
 migrate: venv
-	$(ENV) python -m zoho.schema upgrade
+	$(ENV) python -m zoho.warehouse.schema upgrade
 
 setup: venv
 	$(ENV) scripts/setup_airflow.sh
@@ -67,7 +67,7 @@ clean: stop
 
 ## make verify           post-deployment report per tenant; fails when a threshold is crossed (VERIFY_ARGS="--json")
 verify: venv
-	$(ENV) python -m zoho.verify $(VERIFY_ARGS)
+	$(ENV) python -m zoho.checks.verify $(VERIFY_ARGS)
 
 ## make docs             generate the dbt docs site (dbt_project/target/index.html, static_index.html, catalog.json)
 docs: venv

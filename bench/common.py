@@ -37,7 +37,8 @@ class Databases:
         self._lock = threading.Lock()  # Alembic's context is process-global: one migration at a time
 
     def create(self, label: str, migrate: bool = True) -> str:
-        from zoho import schema, warehouse
+        from zoho.warehouse import schema
+        from zoho.warehouse import connection as warehouse
 
         name = f"bench_{self.stamp}_{label}".lower()
         with self._lock:
@@ -51,7 +52,7 @@ class Databases:
         return uri
 
     def drop_all(self) -> None:
-        from zoho import warehouse
+        from zoho.warehouse import connection as warehouse
 
         with warehouse.connect(self.admin_uri, autocommit=True) as conn:
             for name in self.created:
@@ -161,7 +162,7 @@ def machine_info(server_uri: str) -> dict:
     except (OSError, subprocess.CalledProcessError, ValueError):
         pass
     try:
-        from zoho import warehouse
+        from zoho.warehouse import connection as warehouse
 
         with warehouse.connect(with_db(server_uri, "postgres")) as conn:
             info["postgres"] = conn.execute("show server_version").fetchone()[0]

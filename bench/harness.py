@@ -104,7 +104,7 @@ def lower_bound(customers: int, invoices: int, persons: int) -> dict:
 
 
 def full_lower_bound(sb, org) -> dict:
-    from zoho.phones import needs_contact_persons
+    from zoho.rules.phones import needs_contact_persons
 
     customers = listed_customers(sb, org)
     need = sum(1 for c in customers if needs_contact_persons(c, org.country))
@@ -115,7 +115,7 @@ def full_lower_bound(sb, org) -> dict:
 
 def change_records(sb, org, share: float, seed: int) -> dict:
     """Change ``share`` of the tenant's customers and invoices (after moving the clock on)."""
-    from zoho.phones import needs_contact_persons
+    from zoho.rules.phones import needs_contact_persons
 
     rng = random.Random(f"{seed}-{org.user_id}")
     customers = [c["contact_id"] for c in listed_customers(sb, org)]
@@ -162,7 +162,7 @@ def count_calls(calls, org_id: str | None = None) -> dict:
 # --------------------------------------------------------------------------- the harness
 class Bench:
     def __init__(self, args: argparse.Namespace):
-        from zoho import warehouse
+        from zoho.warehouse import connection as warehouse
 
         self.args = args
         self.stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
@@ -334,8 +334,9 @@ class Bench:
         self.sandboxes.remove(sb)
 
     def reminders(self, uri: str, user_ids: list[str]) -> dict:
-        from zoho import reminders, warehouse
-        from zoho.policy import parse_policy
+        from zoho.reminders import generate as reminders
+        from zoho.warehouse import connection as warehouse
+        from zoho.reminders.policy import parse_policy
 
         out = {"tenants": {}}
         run_date = datetime.now(timezone.utc).date()
@@ -462,7 +463,7 @@ class Bench:
         it from the connection (no overrides)."""
         import urllib.request
 
-        from zoho.phones import needs_contact_persons
+        from zoho.rules.phones import needs_contact_persons
 
         a = self.args
         contacts, today = 400, datetime.now(timezone.utc).date().isoformat()

@@ -123,7 +123,7 @@ class Report:
         text.append("Counted from the sandbox's call log (token requests excluded). Lower bound = list pages "
                     "(`ceil(records / 200)` per entity, at least 1) + person calls the phone rule cannot avoid "
                     "(listed or changed customers without a valid mobile in the list record, "
-                    "`zoho.phones.needs_contact_persons`). *Lookups* are the by-id fetches of customers that "
+                    "`zoho.rules.phones.needs_contact_persons`). *Lookups* are the by-id fetches of customers that "
                     "invoices reference but the customer listing does not return, which SPEC.md's missing-customer "
                     "rule requires once (later runs remember the missing ones).")
         text.append("")
@@ -396,7 +396,7 @@ class Report:
         rem = self.r.get("reminders")
         if not rem:
             return "\n".join(text + ["Not measured."])
-        text.append(f"`zoho.reminders.generate_reminders` per tenant on the modelled full-size data "
+        text.append(f"`zoho.reminders.generate.generate_reminders` per tenant on the modelled full-size data "
                     f"({rem['invoices']:,} invoices in `analytics.invoices_cache`), default policy "
                     f"(`parse_policy(None)`), gate passed, run date {rem['run_date']}: **{s(rem['seconds'])}** for "
                     f"all tenants; an immediate re-run (idempotent, changes nothing) {s(rem['rerun_seconds'])}.")
@@ -537,7 +537,7 @@ class Report:
             text.append("")
             text.append(
                 "What would close it: a client default of 95 requests per rolling minute (connection extra "
-                "`requests_per_minute`, default 90 in `zoho.ratelimit`); by the same pacing the average would be "
+                "`requests_per_minute`, default 90 in `zoho.books.ratelimit`); by the same pacing the average would be "
                 "about 93 (expected, not measured), still without a 429 since the client never has more than 95 "
                 "requests in any server window. It was not changed: the 10% headroom is a product decision "
                 "(other integrations share the organisation's 100), not a bench result.")
@@ -635,12 +635,12 @@ class Report:
         return "\n".join([
             "## Changes made in `plugins/zoho/` with this benchmark",
             "",
-            "1. `zoho/records.py`, `parse_timestamp`: `datetime.fromisoformat` first (C, about 1 µs), `strptime` "
+            "1. `zoho/sync/records.py`, `parse_timestamp`: `datetime.fromisoformat` first (C, about 1 µs), `strptime` "
             "(about 65 µs) only as the fallback. Both accept Zoho's `YYYY-MM-DDTHH:MM:SS±HHMM` (Python ≥ 3.11) and "
             "give the same datetime; anything only one of them reads still goes through the other, so the "
             "outcome is the same for every input (checked against the old order on 200,000 generated and mutated "
             "strings). `strptime` was a third of reading an invoice record: the read phase got about 25% cheaper.",
-            "2. `zoho/loading.py`, `RawLoader.changed_contact_ids` (which contacts get their persons re-read, one "
+            "2. `zoho/sync/loading.py`, `RawLoader.changed_contact_ids` (which contacts get their persons re-read, one "
             "API call each): new contacts, persons never read, back from deletion, a new `last_modified_time`, or "
             "their own mobile/phone (the primary person's, in a list record) reading differently — no longer any "
             "payload change. A list record carries `outstanding_receivable_amount`, which moves with every invoice "
@@ -656,7 +656,7 @@ class Report:
             "raw table scan and detects changes on the raw key columns (incremental merge 8.4 s -> 2.3 s at "
             "2 x 250,000 invoices, 1% changed, measured apart from this run); the marts get `work_mem` 64MB "
             "for their change detection.",
-            "4. `zoho/loading.py`, `RawLoader.mark_seen`: the ids a full listing returned go by COPY into a temp "
+            "4. `zoho/sync/loading.py`, `RawLoader.mark_seen`: the ids a full listing returned go by COPY into a temp "
             "table without a key (it was an `INSERT ... ON CONFLICT` into a keyed one per batch), analysed once "
             "before the anti-join that flags deletions; duplicates in a listing are harmless to that anti-join.",
         ])

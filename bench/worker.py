@@ -2,7 +2,7 @@
 
 Kinds:
 
-- ``extract``: ``zoho.extract.sync_tenant`` for each tenant in turn (the same code the Airflow
+- ``extract``: ``zoho.sync.extract.sync_tenant`` for each tenant in turn (the same code the Airflow
   task runs), with the time split into listing API calls, person API calls, lookups by id,
   reading records (parse, normalise phones, hash), loading (every ``RawLoader`` call) and commits.
   With ``capture_dir``, the rows handed to the loader are also pickled there, batch by batch
@@ -33,7 +33,7 @@ def _safe(name: str) -> str:
 
 
 def _client(tenant: dict, overrides: dict):
-    from zoho.client import ZohoBooksClient
+    from zoho.books.client import ZohoBooksClient
 
     return ZohoBooksClient.from_connection_fields(tenant["login"], tenant["password"],
                                                  {**tenant["extra"], **overrides}, tenant=tenant["user_id"])
@@ -103,8 +103,9 @@ class Instrument:
     def install(self) -> "Instrument":
         import psycopg
 
-        from zoho import extract, loading
-        from zoho.client import ZohoBooksClient
+        from zoho.sync import extract
+        from zoho.sync import loading
+        from zoho.books.client import ZohoBooksClient
 
         for name in ("load_contacts", "changed_contact_ids", "replace_persons", "load_invoices", "start_listing",
                      "mark_seen", "flag_deleted", "unknown_customer_ids", "record_missing", "forget_missing",
@@ -136,7 +137,7 @@ class Instrument:
 
 
 def extract(spec: dict) -> dict:
-    from zoho.extract import Tenant, sync_tenant
+    from zoho.sync.extract import Tenant, sync_tenant
 
     inst = Instrument(spec.get("capture_dir")).install() if spec.get("instrument", True) else None
     out = {"mode": spec["mode"], "tenants": []}
@@ -182,8 +183,8 @@ def replay(spec: dict) -> dict:
     2. Baseline: a plain ``COPY`` of the same JSON payloads (contacts, persons, invoices), the same
        batches with a commit each, into unindexed ``bench_copy.*(payload jsonb)`` tables.
     """
-    from zoho import warehouse
-    from zoho.loading import RawLoader
+    from zoho.warehouse import connection as warehouse
+    from zoho.sync.loading import RawLoader
 
     capture = Path(spec["capture_dir"])
     loader_s = defaultdict(float)
@@ -256,9 +257,10 @@ def replay(spec: dict) -> dict:
 
 def finish(spec: dict) -> dict:
     """The end of a DAG run without Airflow: the quality gate, then reminders for every tenant."""
-    from zoho import reminders, warehouse
-    from zoho.policy import parse_policy
-    from zoho.quality import gate_passed, run_quality_gate
+    from zoho.reminders import generate as reminders
+    from zoho.warehouse import connection as warehouse
+    from zoho.reminders.policy import parse_policy
+    from zoho.checks.quality import gate_passed, run_quality_gate
 
     uri, run_id = spec["warehouse_uri"], spec["run_id"]
     t = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Airflow DAG zoho_sync_incremental: every 30 minutes (built in zoho.dag_factory)."""
-from zoho.dag_factory import build_sync_dag
+"""Airflow DAG zoho_sync_incremental: every 30 minutes (built in zoho.airflow.dag_factory)."""
+from zoho.airflow.dag_factory import build_sync_dag
 
 dag = build_sync_dag("incremental")

@@ -2,7 +2,7 @@
 # Idempotent set-up inside the project environment (called through scripts/with-env):
 # the warehouse schema migrations, the Airflow metadata database, the local UI login.
 set -euo pipefail
-python -m zoho.schema upgrade
+python -m zoho.warehouse.schema upgrade
 mkdir -p "$AIRFLOW_HOME"
 version="$(python -c 'import airflow; print(airflow.__version__)')"
 stamp="$AIRFLOW_HOME/.db-migrated"

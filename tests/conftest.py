@@ -19,7 +19,8 @@ for p in (ROOT, ROOT / "plugins"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from zoho import schema, warehouse  # noqa: E402
+from zoho.warehouse import schema
+from zoho.warehouse import connection as warehouse  # noqa: E402
 
 pytest_plugins = ["tests.fixtures"]
 

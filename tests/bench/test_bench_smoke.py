@@ -67,7 +67,7 @@ def test_the_harness_runs_at_a_tiny_size_and_reports_every_section(tmp_path):
     for skipped in ("## 3. Peer", "## 7. Under real", "## 8. Whole run"):
         assert "Not measured" in text.split(skipped, 1)[1].split("\n## ", 1)[0], skipped
     # the databases it created are gone
-    from zoho import warehouse
+    from zoho.warehouse import connection as warehouse
 
     admin = with_db(warehouse.uri_from_env(), "postgres")
     assert results["databases"]

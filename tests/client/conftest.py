@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from zoho.auth import reset_shared_token_sources
-from zoho.client import ZohoBooksClient
-from zoho.ratelimit import reset_shared_limiters
+from zoho.books.auth import reset_shared_token_sources
+from zoho.books.client import ZohoBooksClient
+from zoho.books.ratelimit import reset_shared_limiters
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoho.auth import expires_in_seconds
+from zoho.books.auth import expires_in_seconds
 
 
 @pytest.mark.parametrize(("raw", "seconds"), [(3600, 3600.0), ("3600", 3600.0), (3600000, 3600.0), (None, 3600.0)])

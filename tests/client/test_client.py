@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from tests.client.conftest import settled
-from zoho.client import ZohoBooksClient, format_timestamp, parse_timestamp
-from zoho.errors import (
+from zoho.books.client import ZohoBooksClient, format_timestamp, parse_timestamp
+from zoho.books.errors import (
     AuthenticationError,
     BadParameterError,
     InvalidCredentialsError,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.client.conftest import settled
-from zoho.errors import DailyBudgetExhaustedError
+from zoho.books.errors import DailyBudgetExhaustedError
 
 CONTACTS = "/books/v3/contacts"
 INVOICES = "/books/v3/invoices"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from zoho.client import ZohoBooksClient
+from zoho.books.client import ZohoBooksClient
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pickle
 from datetime import datetime, timezone
 
-from zoho.errors import DailyBudgetExhaustedError, NotFoundError, ServerError, ThrottledError, WrongOrganizationError
+from zoho.books.errors import DailyBudgetExhaustedError, NotFoundError, ServerError, ThrottledError, WrongOrganizationError
 
 
 def test_error_message_names_tenant_endpoint_status_and_code():

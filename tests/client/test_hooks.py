@@ -1,17 +1,15 @@
 """ZohoBooksHook: connection contract, lazy reading, secrets masking, test_connection."""
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
 import pytest
 
-from zoho.hooks import ZohoBooksHook
+from zoho.airflow.hooks import ZohoBooksHook
 
 SECRET = "client-secret-0123456789"
 REFRESH = "1000.refresh.token.abcdef0123456789"
-PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugins" / "zoho"
 
 
 def set_connection(monkeypatch, conn_id: str, **extra) -> None:
@@ -119,13 +117,3 @@ def test_ui_field_behaviour_hides_host_fields_and_relabels_credentials():
     assert {"host", "schema", "port"} <= set(behaviour["hidden_fields"])
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "Client Secret"}
     assert "refresh_token" in behaviour["placeholders"]["extra"]
-
-
-@pytest.mark.parametrize(
-    "module", ["errors", "regions", "ratelimit", "auth", "endpoints", "client", "phones"]
-)
-def test_client_modules_import_no_airflow(module):
-    tree = ast.parse((PLUGIN_DIR / f"{module}.py").read_text())
-    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    assert not [n for n in names if n.split(".")[0] == "airflow"]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from zoho.ratelimit import DailyBudget, RateLimiter, backoff_delay, reset_shared_limiters, shared_limiter
+from zoho.books.ratelimit import DailyBudget, RateLimiter, backoff_delay, reset_shared_limiters, shared_limiter
 
 
 class FakeClock:

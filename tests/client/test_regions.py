@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from zoho import regions
-from zoho.errors import ConfigurationError
+from zoho.books import regions
+from zoho.books.errors import ConfigurationError
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from zoho.client import ZohoBooksClient
-from zoho.errors import ApiError, ServerError, UnreadableResponseError
+from zoho.books.client import ZohoBooksClient
+from zoho.books.errors import ApiError, ServerError, UnreadableResponseError
 
 SECRET = "sec-0123456789abcdef"
 REFRESH = "1000.refresh-0123456789abcdef"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"

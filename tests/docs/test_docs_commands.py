@@ -16,7 +16,7 @@ A stale entry in ``SKIP`` fails the test, and so does a command that is neither 
 The ```sql blocks of CUSTOMER_SYNC_README.md and docs/RUNBOOK.md (troubleshooting and checks) run
 against that warehouse too, each in a transaction that is rolled back. Further checks:
 - the column tables of CUSTOMER_SYNC_README.md match the warehouse's relations;
-- the phone-rule examples match ``zoho.phones``;
+- the phone-rule examples match ``zoho.rules.phones``;
 - ``make docs`` builds the dbt docs site (``index.html``, ``catalog.json`` with the marts) and
   ``make docs-serve`` serves it.
 
@@ -41,8 +41,8 @@ import psycopg
 import pytest
 
 from tests.docs.markdown import DOCUMENTS, ROOT, Command, blocks, column_tables, commands, section, tables
-from zoho import warehouse
-from zoho.phones import normalize_phone, resolve_primary_phone
+from zoho.warehouse import connection as warehouse
+from zoho.rules.phones import normalize_phone, resolve_primary_phone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -250,7 +250,7 @@ def test_lock_holder_query_finds_the_session_holding_a_tenant(after_make_run):
                  if "pg_stat_activity" in b.body and "zoho_sync:acme-us" in b.body)
     with warehouse.connect(after_make_run.uri, autocommit=True) as holder, \
             warehouse.connect(after_make_run.uri, autocommit=True) as reader:
-        # the lock the extract task takes (zoho.extract.sync_tenant)
+        # the lock the extract task takes (zoho.sync.extract.sync_tenant)
         holder.execute("select pg_advisory_lock(hashtextextended(%s, 0))", ("zoho_sync:acme-us",))
         try:
             pid = holder.execute("select pg_backend_pid()").fetchone()[0]

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from zoho import warehouse
-from zoho.phones import needs_contact_persons, resolve_primary_phone
-from zoho.policy import parse_policy
+from zoho.warehouse import connection as warehouse
+from zoho.rules.phones import needs_contact_persons, resolve_primary_phone
+from zoho.reminders.policy import parse_policy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

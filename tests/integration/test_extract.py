@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from zoho import errors, warehouse
-from zoho.client import ZohoBooksClient
-from zoho.extract import Tenant, TenantBusyError, sync_tenant
-from zoho.phones import needs_contact_persons
+from zoho.books import errors
+from zoho.warehouse import connection as warehouse
+from zoho.books.client import ZohoBooksClient
+from zoho.sync.extract import Tenant, TenantBusyError, sync_tenant
+from zoho.rules.phones import needs_contact_persons
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,8 @@
 """The Alembic migrations on a real database: upgrade, downgrade, upgrade again."""
 from __future__ import annotations
 
-from zoho import schema, warehouse
+from zoho.warehouse import schema
+from zoho.warehouse import connection as warehouse
 
 OWNED_TABLES = {
     "zoho_raw.contacts", "zoho_raw.contact_persons", "zoho_raw.invoices", "zoho_raw.missing_contacts",

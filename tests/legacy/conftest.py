@@ -13,7 +13,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.legacy import data
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = {"seed": 31, "orgs": 2, "contacts_per_org": 40, "invoices_per_org": 150,
@@ -143,8 +143,8 @@ def sync_directly(sb, uri: str, dbt_target: Path) -> float:
     """A first Zoho sync without Airflow: the extract the sync DAGs' tasks run, for every tenant, then
     one ``dbt build`` (the same models the DAGs' dbt tasks build)."""
     from tests.dbt.conftest import Dbt
-    from zoho.client import ZohoBooksClient
-    from zoho.extract import Tenant, sync_tenant
+    from zoho.books.client import ZohoBooksClient
+    from zoho.sync.extract import Tenant, sync_tenant
 
     t0 = time.monotonic()
     for org in sb.organizations:

@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from zoho.phones import normalize_phone
+from zoho.rules.phones import normalize_phone
 
 UNCONFIGURED_TENANT = "old-tenant"  # in the legacy table, not in zoho_tenants
 SOURCE_COLUMNS = ("user_id", "zoho_invoice_id", "zoho_customer_id", "customer_name", "customer_phone",
@@ -131,7 +131,7 @@ def build(sb, seed: int = 11) -> LegacyTable:
             return f"{org.user_id[:2].upper()}-L{t}{next(legacy_invoice_seq):05d}"
 
         # customers Zoho has: every 2nd one, plus every one Zoho holds without a valid phone
-        from zoho.phones import resolve_primary_phone
+        from zoho.rules.phones import resolve_primary_phone
         no_phone = {c["contact_id"] for c in customers
                     if resolve_primary_phone({k: v for k, v in c.items() if k != "contact_persons"},
                                              sb.contact_persons(org, c["contact_id"]), country) == (None, None)}

@@ -19,8 +19,9 @@ import pytest
 from tests.legacy import data
 from tests.legacy.conftest import (DEFAULT_SOURCE, OTHER_SOURCE, Run, rows, scalar, snapshot, sync_directly,
                                    tenant_countries)
-from zoho import legacy, warehouse
-from zoho.phones import needs_contact_persons, resolve_primary_phone
+from zoho.legacy import backfill as legacy
+from zoho.warehouse import connection as warehouse
+from zoho.rules.phones import needs_contact_persons, resolve_primary_phone
 
 # whole-DAG runs on two cores: the module takes minutes (well over the suite's default per-test timeout)
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]

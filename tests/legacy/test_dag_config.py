@@ -1,12 +1,12 @@
 """``zoho_legacy_backfill`` as operators see it: manual, documented, retried where retrying helps,
-with a validated source-table parameter; and the parameter checks of ``zoho.legacy``."""
+with a validated source-table parameter; and the parameter checks of ``zoho.legacy.backfill``."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from zoho import legacy
+from zoho.legacy import backfill as legacy
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from zoho import errors, warehouse
-from zoho.client import ClientStats
-from zoho.extract import Tenant, sync_tenant
-from zoho.loading import RawLoader
-from zoho.records import Rejected, read_contact, read_invoice, read_person
+from zoho.books import errors
+from zoho.warehouse import connection as warehouse
+from zoho.books.client import ClientStats
+from zoho.sync.extract import Tenant, sync_tenant
+from zoho.sync.loading import RawLoader
+from zoho.sync.records import Rejected, read_contact, read_invoice, read_person
 
 from .strategies import CONTACT_RECORD, INVOICE_RECORD, PERSON_RECORD
 
@@ -50,7 +51,7 @@ def as_floats(value):
 
 def expected_rejections(rejected: list[Rejected]) -> int:
     """Quarantine rows are unique per (entity, payload hash, reason)."""
-    from zoho.records import dump_payload
+    from zoho.sync.records import dump_payload
 
     keys = set()
     for r in rejected:

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from zoho.phones import normalize_phone
-from zoho.records import (ContactRow, InvoiceRow, PersonRow, Rejected, dump_payload, read_contact, read_invoice,
+from zoho.rules.phones import normalize_phone
+from zoho.sync.records import (ContactRow, InvoiceRow, PersonRow, Rejected, dump_payload, read_contact, read_invoice,
                           read_person)
 
 from .strategies import ANY_CHAR, CONTACT_RECORD, COUNTRY, INVOICE_RECORD, JSON_VALUE, PERSON_RECORD, PHONE

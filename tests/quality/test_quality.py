@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from tests.reminders.marts import add_customer, add_invoice, create_marts
-from zoho import warehouse
-from zoho.quality import EXPECTATIONS, MAX_EXAMPLES, QualityGateError, gate_passed, run_quality_gate
+from zoho.warehouse import connection as warehouse
+from zoho.checks.quality import EXPECTATIONS, MAX_EXAMPLES, QualityGateError, gate_passed, run_quality_gate
 
 RELAX_CONSTRAINTS = """
 do $relax$

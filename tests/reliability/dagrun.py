@@ -117,7 +117,7 @@ def _run(make_database) -> WholeRun:
     secrets["bad refresh_token"] = bad_refresh
 
     # a table named like the injection's target: it must survive the tenant "o'brien; drop table x;--"
-    from zoho import warehouse
+    from zoho.warehouse import connection as warehouse
 
     with warehouse.connect(uri, autocommit=True) as conn:
         conn.execute("create table public.x (canary text)")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from psycopg import sql
 
-from zoho import warehouse
-from zoho.client import ZohoBooksClient
-from zoho.extract import Tenant, sync_tenant
+from zoho.warehouse import connection as warehouse
+from zoho.books.client import ZohoBooksClient
+from zoho.sync.extract import Tenant, sync_tenant
 
 # The sandbox's limits are off in most fault tests and the client's are opened up accordingly: the
 # faults, not the pacing, are under test (tests/reliability/test_many_tenants.py covers pacing).

@@ -14,8 +14,8 @@ for p in (ROOT, ROOT / "plugins"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from zoho.client import ZohoBooksClient  # noqa: E402
-from zoho.extract import Tenant, sync_tenant  # noqa: E402
+from zoho.books.client import ZohoBooksClient  # noqa: E402
+from zoho.sync.extract import Tenant, sync_tenant  # noqa: E402
 
 FAST = {"requests_per_minute": 100_000, "max_concurrent": 5, "backoff_base": 0.05, "timeout": 60.0}
 

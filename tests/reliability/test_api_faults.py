@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoho import errors
+from zoho.books import errors
 
 from .helpers import assert_same_state, raw_state, rows, scalar, sync
 
@@ -96,7 +96,7 @@ OUTAGES = {
 
 @pytest.mark.parametrize("kind", sorted(OUTAGES))
 def test_an_outage_fails_the_task_retryably_and_its_retry_converges(env, kind):
-    from zoho.tasks import NOT_RETRYABLE  # the extract task's classification (Airflow import)
+    from zoho.airflow.tasks import NOT_RETRYABLE  # the extract task's classification (Airflow import)
 
     sb, uri, org, clean = env
     label = f"outage-{kind}"
@@ -133,7 +133,7 @@ def test_an_outage_fails_the_task_retryably_and_its_retry_converges(env, kind):
 def test_the_token_expiring_again_right_after_its_refresh_is_a_credential_error_not_a_loop(env):
     """A token that dies, and whose replacement is refused too, means Zoho rejects these
     credentials: one refresh, then ``InvalidCredentialsError`` (not retried by the task)."""
-    from zoho.tasks import NOT_RETRYABLE
+    from zoho.airflow.tasks import NOT_RETRYABLE
 
     sb, uri, org, _ = env
     sb.reset_calls()
@@ -153,7 +153,7 @@ def test_the_token_expiring_again_right_after_its_refresh_is_a_credential_error_
 def test_the_batch_size_does_not_change_what_lands(env, monkeypatch):
     """The loader commits per batch (2000 records by default); with a batch of 50 a failure leaves
     many committed batches behind. A mid-listing outage followed by the retry still converges."""
-    import zoho.extract as extract
+    import zoho.sync.extract as extract
 
     sb, uri, org, clean = env
     monkeypatch.setattr(extract, "BATCH_SIZE", 50)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 from .helpers import assert_same_state, client_for, raw_state, sync, tenant_lock_pids
 

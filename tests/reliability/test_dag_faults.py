@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 from .dagrun import BROKEN, CLEAN, FAULTED, TWINS
 from .helpers import assert_ids_follow_the_formula, assert_same_state, rows

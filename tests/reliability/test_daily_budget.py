@@ -12,9 +12,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from zoho import errors, ratelimit
-from zoho.client import parse_timestamp
-from zoho.extract import OVERLAP
+from zoho.books import errors
+from zoho.books import ratelimit
+from zoho.books.client import parse_timestamp
+from zoho.sync.extract import OVERLAP
 
 from .helpers import assert_same_state, raw_state, rows, scalar, sync
 
@@ -42,7 +43,7 @@ def watermarks(uri, label):
 
 
 def test_budget_exhausted_mid_listing_then_the_next_run_resumes(env):
-    from zoho.tasks import NOT_RETRYABLE  # the extract task fails these at once, without retry
+    from zoho.airflow.tasks import NOT_RETRYABLE  # the extract task fails these at once, without retry
 
     sb, uri, org = env
     oid = org.organization_id

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 from .helpers import BackendKiller, assert_same_state, raw_state, rows, scalar, sync, tenant_lock_pids, wait_until
 
@@ -54,7 +54,7 @@ WINDOWS = {  # window -> (path of the slow answer, requests let through first, s
 
 @pytest.mark.parametrize("window", sorted(WINDOWS))
 def test_warehouse_session_killed_mid_load_then_the_retry_converges(env, window):
-    from zoho.tasks import NOT_RETRYABLE
+    from zoho.airflow.tasks import NOT_RETRYABLE
 
     sb, uri, org, clean = env
     path, after, states = WINDOWS[window]
@@ -123,7 +123,7 @@ def test_task_process_killed_mid_run_then_the_cleared_task_converges(env, where)
     assert "running" in statuses.values()
 
     # clearing the task: a new run gets the lock without waiting (a short lock timeout proves it)
-    from zoho.extract import Tenant, sync_tenant
+    from zoho.sync.extract import Tenant, sync_tenant
 
     from .helpers import client_for
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from zoho import ratelimit
-from zoho.client import ZohoBooksClient
-from zoho.extract import Tenant, sync_tenant
+from zoho.books import ratelimit
+from zoho.books.client import ZohoBooksClient
+from zoho.sync.extract import Tenant, sync_tenant
 
 from .helpers import scalar
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from zoho.policy import PolicyError, ReminderPolicy, parse_policy
+from zoho.reminders.policy import PolicyError, ReminderPolicy, parse_policy
 
 
 @pytest.mark.parametrize("raw", [None, "", "  ", "{}", {}])

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 
 from tests.reminders.marts import add_customer, add_invoice, create_marts, reminder_uuid, truncate
-from zoho import warehouse
-from zoho.policy import ReminderPolicy
-from zoho.reminders import generate_reminders
+from zoho.warehouse import connection as warehouse
+from zoho.reminders.policy import ReminderPolicy
+from zoho.reminders.generate import generate_reminders
 
 T = "acme"
 DUE = date(2026, 3, 10)

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from zoho import schema, warehouse
+from zoho.warehouse import schema
+from zoho.warehouse import connection as warehouse
 
 pytestmark = [pytest.mark.integration]
 

@@ -24,7 +24,7 @@ from psycopg import sql
 from sqlalchemy import create_engine, text
 
 from tests.reliability.dagrun import DAG_ID
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -112,7 +112,7 @@ def test_the_hook_masks_the_connection_secrets_extras_included(sandbox, monkeypa
     wherever it appears on its own."""
     from airflow.sdk._shared.secrets_masker import redact
 
-    from zoho.hooks import ZohoBooksHook
+    from zoho.airflow.hooks import ZohoBooksHook
 
     conn = sandbox.airflow_connection(0)
     monkeypatch.setenv("AIRFLOW_CONN_ZOHO_MASKING_TEST", json.dumps(conn))

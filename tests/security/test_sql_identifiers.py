@@ -16,7 +16,7 @@ import pytest
 
 from tests.reliability.dagrun import BROKEN, CLEAN, FAULTED
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANTS = CLEAN + FAULTED

@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from tests.ui import browser as chromium
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 from zoho.ui import queries as q
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -71,7 +71,7 @@ def test_warehouse_connection_and_project_modules_are_wired(compose):
     assert env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"].startswith("postgresql://")
     assert "@warehouse:" in env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"]
     init = "\n".join(compose["services"]["airflow-init"]["command"])
-    assert "airflow db migrate" in init and "zoho.schema upgrade" in init
+    assert "airflow db migrate" in init and "zoho.warehouse.schema upgrade" in init
     for script in re.findall(r"(/opt/airflow/scripts/\S+\.py)", init):
         assert (ROOT / "scripts" / Path(script).name).is_file(), script
     sandbox = compose["services"]["zoho-sandbox"]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zoho.phones import SOURCES, needs_contact_persons, normalize_phone, resolve_primary_phone
+from zoho.rules.phones import SOURCES, needs_contact_persons, normalize_phone, resolve_primary_phone
 
 # (raw, default_country, expected E.164 or None)
 NORMALIZE_CASES = [

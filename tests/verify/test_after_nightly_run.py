@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.markdown import blocks
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -116,7 +116,7 @@ def test_report_figures_match_the_tables_and_the_sandbox(nightly):
 def test_a_crossed_threshold_fails_the_task_with_the_readable_report(nightly):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from zoho import tasks
+    from zoho.airflow import tasks
 
     tenants = [{"user_id": o.user_id, "conn_id": "unused"} for o in nightly.sandbox.organizations]
     nightly.monkeypatch.setenv("AIRFLOW_VAR_ZOHO_VERIFY_THRESHOLDS", json.dumps(

@@ -1,4 +1,4 @@
-"""``zoho.verify`` against a real Postgres with hand-made tables: every figure of the report is
+"""``zoho.checks.verify`` against a real Postgres with hand-made tables: every figure of the report is
 checked against the rows put in (and against an independent count of the tables), every threshold
 passes and fails where it should, the command line's exit codes and options, and the thresholds'
 parsing. The figures after a real nightly run are checked in ``test_after_nightly_run.py``."""
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.reminders.marts import add_customer, add_invoice, create_marts, natural_key_uuid, reminder_uuid
-from zoho import warehouse
-from zoho.verify import ThresholdConfig, ThresholdError, Thresholds, parse_thresholds, verify
+from zoho.warehouse import connection as warehouse
+from zoho.checks.verify import ThresholdConfig, ThresholdError, Thresholds, parse_thresholds, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B, C = "alpha", "beta", "gamma"  # C: configured, never synced
@@ -245,7 +245,7 @@ def cli(*args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_VAR_")}
     env.update(env_extra or {})
     env["PYTHONPATH"] = f"{ROOT}:{ROOT / 'plugins'}"
-    return subprocess.run([sys.executable, "-m", "zoho.verify", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "zoho.checks.verify", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 
@@ -272,7 +272,7 @@ def test_cli_exit_codes_options_and_json(uri):
 
 
 def test_verify_module_does_not_import_airflow():
-    code = ("import sys, zoho.verify; bad = sorted(m for m in sys.modules if m == 'airflow' or "
+    code = ("import sys, zoho.checks.verify; bad = sorted(m for m in sys.modules if m == 'airflow' or "
             "m.startswith('airflow.')); print(bad); raise SystemExit(bool(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}, timeout=60)

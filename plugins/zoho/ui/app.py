@@ -23,7 +23,7 @@ import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from zoho import warehouse
+from zoho.warehouse import connection as warehouse
 from zoho.ui import queries, runs
 from zoho.ui.security import NotLoggedIn, refuse, require_user
 

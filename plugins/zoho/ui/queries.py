@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from zoho.policy import DEFAULT_ELIGIBLE_STATUSES
+from zoho.reminders.policy import DEFAULT_ELIGIBLE_STATUSES
 
 PAGE_SIZE = 50
 MAX_PAGE = 200

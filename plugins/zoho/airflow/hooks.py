@@ -1,0 +1,144 @@
+"""``ZohoBooksHook``: the Airflow face of the Zoho Books client.
+
+Connection (type ``zoho_books``, default id ``zoho_books_default``; SPEC.md "Configuration"):
+``login`` = OAuth client id, ``password`` = client secret, ``extra`` = ``refresh_token``,
+``organization_id``, ``region`` (default ``com``), ``default_country``, optional ``api_base_url`` /
+``accounts_url`` (roots) and ``requests_per_minute`` / ``max_concurrent``.
+
+Like Airflow's HttpHook / PostgresHook, ``__init__`` stores only the connection id; the Connection
+is read when the client is first needed (never at DAG parse time). The client secret, the
+refresh token and every access token issued are registered with Airflow's secrets masker, so
+they are redacted from task logs even where Airflow's key-name heuristics would not catch them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from zoho.books.client import ZohoBooksClient
+from zoho.books.errors import ZohoError
+
+
+def _mask(value: Any) -> None:
+    if not value:
+        return
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - older layouts
+        from airflow.sdk.execution_time.secrets_masker import mask_secret
+    mask_secret(str(value))
+
+
+class ZohoBooksHook(BaseHook):
+    """Builds a ``ZohoBooksClient`` from an Airflow connection.
+
+    :param zoho_conn_id: the connection id (SPEC: one per tenant, default ``zoho_books_default``).
+    :param tenant: label used in error messages and logs (the tenant's ``user_id``); defaults to
+        the connection id.
+    :param client_overrides: keyword arguments passed to ``ZohoBooksClient`` over the connection's
+        values (e.g. ``timeout``), for callers that need them.
+    """
+
+    conn_name_attr = "zoho_conn_id"
+    default_conn_name = "zoho_books_default"
+    conn_type = "zoho_books"
+    hook_name = "Zoho Books"
+
+    # keys of the connection's extra that hold secrets
+    SECRET_EXTRAS = ("refresh_token",)
+
+    def __init__(self, zoho_conn_id: str = default_conn_name, tenant: str | None = None, **client_overrides: Any) -> None:
+        super().__init__()
+        self.zoho_conn_id = zoho_conn_id
+        self.tenant = tenant
+        self._client_overrides = client_overrides
+        self._client: ZohoBooksClient | None = None
+        self._extra: dict[str, Any] | None = None
+
+    # ----------------------------------------------------------------- connection
+
+    def _read_connection(self) -> tuple[Any, dict[str, Any]]:
+        conn = self.get_connection(self.zoho_conn_id)
+        extra = dict(conn.extra_dejson or {})
+        _mask(conn.password)
+        for key in self.SECRET_EXTRAS:
+            _mask(extra.get(key))
+        self._extra = extra
+        return conn, extra
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        if self._extra is None:
+            self._read_connection()
+        return dict(self._extra or {})
+
+    @property
+    def default_country(self) -> str | None:
+        """ISO 3166 alpha-2 country used to read phone numbers written without a country code."""
+        value = str(self.extra.get("default_country") or "").strip().upper()
+        return value or None
+
+    def get_client(self) -> ZohoBooksClient:
+        """The client for this connection (built once per hook)."""
+        if self._client is None:
+            conn, extra = self._read_connection()
+            self._client = ZohoBooksClient.from_connection_fields(
+                conn.login,
+                conn.password,
+                extra,
+                tenant=self.tenant or self.zoho_conn_id,
+                on_new_token=_mask,
+                **self._client_overrides,
+            )
+        return self._client
+
+    def get_conn(self) -> ZohoBooksClient:
+        return self.get_client()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's "Test connection": ``(ok, message)``, never raises, never shows a secret."""
+        try:
+            return self.get_client().test_connection()
+        except ZohoError as err:
+            return False, str(err)
+        except Exception as err:  # noqa: BLE001 - the UI wants a message, not a traceback
+            return False, f"{type(err).__name__}: could not build the Zoho Books client for {self.zoho_conn_id!r}"
+
+    # ----------------------------------------------------------------- UI
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": ["host", "schema", "port"],
+            "relabeling": {"login": "Client ID", "password": "Client Secret"},
+            "placeholders": {
+                "login": "1000.XXXXXXXXXXXXXXXXXXXX",
+                "password": "OAuth client secret",
+                "extra": (
+                    '{"refresh_token": "1000.xxxx.yyyy", "organization_id": "10234695", "region": "com", '
+                    '"default_country": "US"}'
+                ),
+            },
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra form fields for the classic connection form (needs wtforms/flask-appbuilder,
+        absent from Airflow 3's default install; then the JSON ``extra`` is used as is)."""
+        try:
+            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import PasswordField, StringField
+        except ImportError:
+            return {}
+        return {
+            "refresh_token": PasswordField(lazy_gettext("Refresh token"), widget=BS3PasswordFieldWidget()),
+            "organization_id": StringField(lazy_gettext("Organization ID"), widget=BS3TextFieldWidget()),
+            "region": StringField(
+                lazy_gettext("Region (com, eu, in, com.au, jp, ca, com.cn, sa)"), widget=BS3TextFieldWidget(), default="com"
+            ),
+            "default_country": StringField(lazy_gettext("Default country (ISO alpha-2)"), widget=BS3TextFieldWidget()),
+            "api_base_url": StringField(lazy_gettext("API base URL (override)"), widget=BS3TextFieldWidget()),
+            "accounts_url": StringField(lazy_gettext("Accounts URL (override)"), widget=BS3TextFieldWidget()),
+        }

@@ -1,0 +1,634 @@
+"""``ZohoBooksClient``: the Zoho Books API v3 client used by the extract tasks.
+
+One request routine for every endpoint (``zoho.books.endpoints``): OAuth header, ``organization_id``,
+client-side rate limiting (``zoho.books.ratelimit``), ``code == 0`` check, typed errors
+(``zoho.books.errors``), bounded retries for what is transient and none for what is not. Listings are
+generators that stream page by page, so memory stays flat whatever the number of records.
+
+Retry policy (facts doc §1.5, §7, §8):
+
+| answer | what the client does |
+|---|---|
+| 401 / code 57 | drop the token, refresh once, retry once; again -> ``InvalidCredentialsError`` |
+| code 6041, code 2, code 1002 / 404, other codes | raise at once (``WrongOrganizationError``, ``BadParameterError``, ``NotFoundError``, ``ApiError``) |
+| code 45 | raise ``DailyBudgetExhaustedError`` (``resets_at`` from ``X-Rate-Limit-Reset``); later calls are refused without a request until then |
+| code 44 / 1070 / other 429 | pause the organisation's limiter (``Retry-After`` if sent, else backoff), retry, at most ``max_retries`` |
+| 5xx / code 1000, connection errors, timeouts | backoff with jitter, retry, at most ``max_retries`` |
+| body not JSON | ``UnreadableResponseError`` quoting the first 200 characters (a 5xx one is a retried ``ServerError``) |
+
+Money is parsed as ``Decimal`` (``json.loads(..., parse_float=Decimal)``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from zoho.books import endpoints as ep
+from zoho.books import regions
+from zoho.books.auth import shared_token_source
+from zoho.books.endpoints import PER_PAGE, Endpoint
+from zoho.books.errors import (
+    ApiError,
+    BadParameterError,
+    ConfigurationError,
+    DailyBudgetExhaustedError,
+    InvalidCredentialsError,
+    NotFoundError,
+    ServerError,
+    ThrottledError,
+    UnreadableResponseError,
+    WrongOrganizationError,
+    ZohoConnectionError,
+    ZohoError,
+)
+from zoho.books.ratelimit import (
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_WINDOW_SECONDS,
+    backoff_delay,
+    shared_limiter,
+)
+
+log = logging.getLogger(__name__)
+
+BODY_QUOTE_CHARS = 200
+
+
+# --------------------------------------------------------------------------- timestamps
+
+_TIMESTAMP = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+def parse_timestamp(value: str, *, assume_utc: bool = False) -> datetime:
+    """Parse Zoho's ``YYYY-MM-DDTHH:MM:SS+HHMM`` (also ``+HH:MM`` and ``Z``) into an aware datetime.
+
+    A value without an offset is refused (``ValueError``) unless ``assume_utc``.
+    """
+    m = _TIMESTAMP.match(value or "")
+    if not m:
+        raise ValueError(f"not a Zoho timestamp: {value!r}")
+    year, month, day, hour, minute, second, offset = m.groups()
+    if offset is None:
+        if not assume_utc:
+            raise ValueError(f"timestamp without a UTC offset: {value!r}")
+        tz = timezone.utc
+    elif offset == "Z":
+        tz = timezone.utc
+    else:
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz)
+
+
+def format_timestamp(value: datetime | str) -> str:
+    """Format for Zoho's ``last_modified_time`` filter: ``YYYY-MM-DDTHH:MM:SS+HHMM``.
+
+    A naive datetime (or a string without an offset) is taken as UTC, never left ambiguous.
+    requests URL-encodes the ``+`` as ``%2B``.
+    """
+    if isinstance(value, str):
+        value = parse_timestamp(value, assume_utc=True)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@dataclass
+class ClientStats:
+    """What one client did. ``as_dict()`` is JSON-friendly (for ``sync_metadata`` / XCom)."""
+
+    calls_by_endpoint: dict[str, int] = field(default_factory=dict)
+    total_calls: int = 0
+    retries: int = 0
+    limiter_wait_seconds: float = 0.0
+    token_refreshes: int = 0
+    duplicates_dropped: int = 0
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+    daily_resets_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["limiter_wait_seconds"] = round(self.limiter_wait_seconds, 3)
+        d["daily_resets_at"] = self.daily_resets_at.isoformat(timespec="seconds") if self.daily_resets_at else None
+        return d
+
+
+class _TokenRejected(Exception):
+    """Internal: the API answered 401 / code 57."""
+
+    def __init__(self, status: int, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _epoch_to_utc(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc) if epoch is not None else None
+
+
+# --------------------------------------------------------------------------- client
+
+
+class ZohoBooksClient:
+    """Zoho Books API v3 client for one organisation.
+
+    Thread-safe: threads may share one client (each gets its own HTTP session); the rate limiter
+    and the token cache are shared by every client of the same organisation / credentials in the
+    process.
+
+    Settings: ``region`` (``com``, ``eu``, ``in``, ``com.au``, ``jp``, ``ca``, ``com.cn``, ``sa``)
+    or the ``api_base_url`` / ``accounts_url`` roots; ``tenant`` labels errors and logs;
+    ``requests_per_minute`` (90) requests per rolling ``rate_window_seconds`` (60) and
+    ``max_concurrent`` (5) in flight, per organisation; ``timeout`` per request (s);
+    ``max_retries`` for transient failures, with backoff ``backoff_base * 2**n`` (jittered, capped
+    at ``backoff_cap``); a server-requested wait above ``max_retry_wait`` fails at once;
+    ``on_new_token`` is called with each access token issued (the Airflow hook masks it).
+
+    Public API: ``iter_contacts``, ``iter_invoices``, ``iter_endpoint`` (generators),
+    ``get_contact``, ``get_invoice``, ``list_contact_persons``, ``list_organizations``,
+    ``test_connection``, ``stats``, ``close``.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        organization_id: str,
+        region: str | None = regions.DEFAULT_REGION,
+        api_base_url: str | None = None,
+        accounts_url: str | None = None,
+        tenant: str | None = None,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        rate_window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        max_retry_wait: float = 300.0,
+        on_new_token: Callable[[str], object] | None = None,
+    ) -> None:
+        self.organization_id = str(organization_id or "").strip()
+        self.tenant = str(tenant) if tenant else (self.organization_id or "?")
+        missing = [
+            name
+            for name, value in (
+                ("client_id", client_id),
+                ("client_secret", client_secret),
+                ("refresh_token", refresh_token),
+                ("organization_id", self.organization_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"missing Zoho setting(s): {', '.join(missing)}", tenant=self.tenant, endpoint="configuration"
+            )
+        self.region = (region or regions.DEFAULT_REGION).strip().lower()
+        self.accounts_url, self.api_base_url = regions.resolve(self.region, api_base_url, accounts_url)
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.backoff_base = float(backoff_base)
+        self.backoff_cap = float(backoff_cap)
+        self.max_retry_wait = float(max_retry_wait)
+        self.max_concurrent = int(max_concurrent)
+        self._secrets = tuple(s for s in (client_secret, refresh_token) if s)
+        self._tokens = shared_token_source(
+            accounts_url=self.accounts_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            tenant=self.tenant,
+            timeout=self.timeout,
+            max_retries=min(self.max_retries, 3),
+            backoff_base=self.backoff_base,
+            on_new_token=on_new_token,
+        )
+        self._limiter = shared_limiter(
+            (self.api_base_url, self.organization_id),
+            int(requests_per_minute),
+            float(rate_window_seconds),
+            self.max_concurrent,
+        )
+        self._stats = ClientStats()
+        self._stats_lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+        self._sleep: Callable[[float], object] = time.sleep
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def from_connection_fields(
+        cls,
+        login: str | None,
+        password: str | None,
+        extra: Mapping[str, Any] | str | None,
+        *,
+        tenant: str | None = None,
+        **overrides: Any,
+    ) -> "ZohoBooksClient":
+        """Build from an Airflow-style connection: ``login`` = client id, ``password`` = client
+        secret, ``extra`` = ``refresh_token``, ``organization_id``, ``region``, optional
+        ``api_base_url`` / ``accounts_url`` / ``requests_per_minute`` / ``max_concurrent`` /
+        ``timeout`` / ``max_retries``. ``default_country`` belongs to the phone rule, not the client.
+        """
+        if isinstance(extra, str):
+            try:
+                extra = json.loads(extra) if extra.strip() else {}
+            except ValueError:
+                raise ConfigurationError("connection extra is not valid JSON", tenant=tenant, endpoint="configuration") from None
+        extra = dict(extra or {})
+        settings: dict[str, Any] = {
+            "client_id": (login or "").strip(),
+            "client_secret": password or "",
+            "refresh_token": str(extra.get("refresh_token") or "").strip(),
+            "organization_id": str(extra.get("organization_id") or "").strip(),
+            "region": extra.get("region") or regions.DEFAULT_REGION,
+            "api_base_url": extra.get("api_base_url") or None,
+            "accounts_url": extra.get("accounts_url") or None,
+            "tenant": tenant,
+        }
+        for key, convert in (
+            ("requests_per_minute", int),
+            ("max_concurrent", int),
+            ("rate_window_seconds", float),
+            ("timeout", float),
+            ("max_retries", int),
+            ("backoff_base", float),
+        ):
+            if extra.get(key) not in (None, ""):
+                try:
+                    settings[key] = convert(extra[key])
+                except (TypeError, ValueError):
+                    raise ConfigurationError(
+                        f"connection extra {key!r} must be a number", tenant=tenant, endpoint="configuration"
+                    ) from None
+        settings.update(overrides)
+        return cls(**settings)
+
+    def __repr__(self) -> str:
+        return (
+            f"ZohoBooksClient(tenant={self.tenant!r}, organization_id={self.organization_id!r}, "
+            f"api_base_url={self.api_base_url!r})"
+        )
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "ZohoBooksClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- stats
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the counters (safe to keep; later calls do not change it)."""
+        remaining, resets_at = self._limiter.daily.snapshot()
+        with self._stats_lock:
+            return replace(
+                self._stats,
+                calls_by_endpoint=dict(self._stats.calls_by_endpoint),
+                daily_limit=self._limiter.daily.limit,
+                daily_remaining=remaining,
+                daily_resets_at=_epoch_to_utc(resets_at),
+            )
+
+    @property
+    def limiter(self):
+        """The organisation's shared ``RateLimiter`` (diagnostics, tests)."""
+        return self._limiter
+
+    def _bump(self, **deltas: float) -> None:
+        with self._stats_lock:
+            for name, delta in deltas.items():
+                setattr(self._stats, name, getattr(self._stats, name) + delta)
+
+    # ----------------------------------------------------------------- public API
+
+    def iter_contacts(self, modified_since: datetime | str | None = None) -> Iterator[dict]:
+        """Customers (``contact_type=customer``, ``filter_by=Status.All``), page by page; with
+        ``modified_since``, only those whose ``last_modified_time`` is at/after it, ascending."""
+        return self.iter_endpoint(ep.CONTACTS, modified_since=modified_since)
+
+    def iter_invoices(self, modified_since: datetime | str | None = None) -> Iterator[dict]:
+        """Invoices, page by page (Zoho's default order); ``modified_since`` filters on
+        ``last_modified_time``. Invoices Zoho repeats across adjacent pages come out once."""
+        return self.iter_endpoint(ep.INVOICES, modified_since=modified_since)
+
+    def get_contact(self, contact_id: str) -> dict:
+        """One contact with its ``contact_persons``; ``NotFoundError`` if Zoho has no such contact."""
+        return self._get_one(ep.CONTACT, contact_id=contact_id)
+
+    def get_invoice(self, invoice_id: str) -> dict:
+        return self._get_one(ep.INVOICE, invoice_id=invoice_id)
+
+    def list_contact_persons(self, contact_id: str) -> list[dict]:
+        """A contact's persons in Zoho's order (the order the phone rule uses)."""
+        return list(self.iter_endpoint(ep.CONTACT_PERSONS, contact_id=contact_id))
+
+    def list_organizations(self) -> list[dict]:
+        body = self._call(ep.ORGANIZATIONS, {}, {})
+        return list(body.get(ep.ORGANIZATIONS.records_key) or [])
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check credentials, organisation and the contacts/invoices scopes with two one-record
+        requests. Returns ``(ok, message)``; the message never contains a secret."""
+        try:
+            for endpoint in (ep.CONTACTS, ep.INVOICES):
+                self._call(endpoint, {}, {**endpoint.params, "page": 1, "per_page": 1})
+        except ZohoError as err:
+            return False, str(err)
+        return True, (
+            f"Connected to Zoho Books organisation {self.organization_id} at {self.api_base_url} "
+            f"(tenant {self.tenant}); contacts and invoices readable"
+        )
+
+    def iter_endpoint(
+        self,
+        endpoint: Endpoint | str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        modified_since: datetime | str | None = None,
+        **path_ids: str,
+    ) -> Iterator[dict]:
+        """Stream the records of a listing endpoint, following ``page_context.has_more_page``.
+
+        A record whose primary key was already seen on the previous or the current page is
+        dropped (Zoho repeats invoices across pages); the window is two pages, so memory stays
+        flat: the loader dedupes again by primary key. Records without a primary key are yielded
+        as they are (the loader quarantines them).
+        """
+        endpoint = ep.ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
+        query: dict[str, Any] = dict(endpoint.params)
+        if modified_since is not None:
+            if not endpoint.cursor_field:
+                raise ConfigurationError(
+                    "endpoint has no cursor field", tenant=self.tenant, endpoint=endpoint.name
+                )
+            query[endpoint.cursor_field] = format_timestamp(modified_since)
+            query.update(endpoint.incremental_sort)
+        query.update(params or {})
+        if not endpoint.paginated:
+            body = self._call(endpoint, path_ids, query)
+            yield from body.get(endpoint.records_key) or []
+            return
+        yield from self._paginate(endpoint, path_ids, query)
+
+    # ----------------------------------------------------------------- pagination
+
+    def _paginate(self, endpoint: Endpoint, path_ids: dict, query: dict) -> Iterator[dict]:
+        key = endpoint.primary_key
+        previous_ids: set = set()
+        page = 1
+        while True:
+            body = self._call(endpoint, path_ids, {**query, "page": page, "per_page": query.get("per_page", PER_PAGE)})
+            records = body.get(endpoint.records_key) or []
+            context = body.get("page_context")
+            del body
+            current_ids: set = set()
+            dropped = 0
+            for record in records:
+                record_id = record.get(key) if isinstance(record, dict) and key else None
+                if record_id not in (None, ""):
+                    if record_id in previous_ids or record_id in current_ids:
+                        dropped += 1
+                        continue
+                    current_ids.add(record_id)
+                yield record
+            if dropped:
+                self._bump(duplicates_dropped=dropped)
+            if not (isinstance(context, dict) and context.get("has_more_page") is True):
+                return
+            if not records:
+                log.warning("[tenant %s] %s: page %d is empty but has_more_page is true; stopping",
+                            self.tenant, endpoint.name, page)
+                return
+            previous_ids = current_ids
+            page += 1
+
+    # ----------------------------------------------------------------- one request
+
+    def _get_one(self, endpoint: Endpoint, **path_ids: str) -> dict:
+        body = self._call(endpoint, path_ids, {})
+        record = body.get(endpoint.records_key)
+        if not isinstance(record, dict):
+            raise ApiError(
+                f"response has no {endpoint.records_key!r} object", tenant=self.tenant, endpoint=endpoint.name
+            )
+        return record
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(2, self.max_concurrent), max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def _scrub(self, text: str, *extra_secrets: str) -> str:
+        for secret in (*self._secrets, *extra_secrets, *self._tokens.secrets):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _call(self, endpoint: Endpoint, path_ids: Mapping[str, str], query: Mapping[str, Any]) -> dict:
+        """One logical call: request, classify, retry what is transient. Returns the JSON body."""
+        url = self.api_base_url + endpoint.url_path(**path_ids)
+        params = dict(query)
+        if endpoint.org_scoped:
+            params["organization_id"] = self.organization_id
+        name = endpoint.name
+        attempt = 0
+        refreshed_after_401 = False
+        while True:
+            exhausted, resets_at = self._limiter.daily.is_exhausted()
+            if exhausted:  # refuse before any request, the token call included
+                raise self._budget_error(name, resets_at)
+            token, refreshed = self._tokens.get(self.tenant)
+            if refreshed:
+                self._bump(token_refreshes=1)
+            allowed, resets_at = self._limiter.daily.try_reserve()
+            if not allowed:
+                raise self._budget_error(name, resets_at)
+            slot = self._limiter.acquire()
+            response: requests.Response | None = None
+            failure: ZohoError | None = None
+            try:
+                response = self._session().get(
+                    url,
+                    params=params,
+                    headers={"Authorization": f"Zoho-oauthtoken {token}", "Accept": "application/json"},
+                    timeout=self.timeout,
+                )
+                response.content  # read the body inside the concurrency slot
+            except requests.RequestException as exc:  # refused, reset, timeout, body cut short (GETs are safe to repeat)
+                failure = ZohoConnectionError(
+                    f"request failed: {type(exc).__name__}", tenant=self.tenant, endpoint=name
+                )
+            finally:
+                self._limiter.release(slot)
+            with self._stats_lock:
+                self._stats.total_calls += 1
+                self._stats.calls_by_endpoint[name] = self._stats.calls_by_endpoint.get(name, 0) + 1
+                self._stats.limiter_wait_seconds += slot.waited
+
+            retry_after: float | None = None
+            if response is not None:
+                self._track_daily(response.headers)
+                retry_after = _float_or_none(response.headers.get("Retry-After"))
+                try:
+                    return self._read(endpoint, response, token)
+                except _TokenRejected as rejected:
+                    if refreshed_after_401:
+                        raise InvalidCredentialsError(
+                            "Zoho still rejects the access token after a refresh "
+                            f"(expired/revoked token or missing scope): {rejected.message}",
+                            tenant=self.tenant,
+                            endpoint=name,
+                            status=rejected.status,
+                            code=rejected.code,
+                        ) from None
+                    log.info("[tenant %s] %s: access token rejected; refreshing once", self.tenant, name)
+                    self._tokens.invalidate(token)
+                    refreshed_after_401 = True
+                    self._bump(retries=1)
+                    continue
+                except ZohoError as err:
+                    if not err.retryable:
+                        raise
+                    failure = err
+
+            # transient: throttled, server error, connection error
+            assert failure is not None
+            delay = retry_after if retry_after is not None else backoff_delay(attempt, self.backoff_base, self.backoff_cap)
+            if attempt >= self.max_retries:
+                raise failure.add_detail(f"; gave up after {attempt} retries")
+            if delay > self.max_retry_wait:
+                raise failure.add_detail(f"; server asks to wait {delay:.0f} s, more than max_retry_wait")
+            log.warning("[tenant %s] %s: %s; retry %d/%d in %.2f s",
+                        self.tenant, name, failure.detail, attempt + 1, self.max_retries, delay)
+            attempt += 1
+            self._bump(retries=1)
+            if isinstance(failure, ThrottledError):
+                self._limiter.pause(delay)  # every client of this organisation holds back
+            else:
+                self._sleep(delay)
+
+    def _budget_error(self, name: str, resets_at: float | None) -> DailyBudgetExhaustedError:
+        return DailyBudgetExhaustedError(
+            "daily API budget of the organisation is exhausted (X-Rate-Limit-Remaining reached 0); "
+            "no request made",
+            resets_at=_epoch_to_utc(resets_at),
+            tenant=self.tenant,
+            endpoint=name,
+        )
+
+    def _track_daily(self, headers: Mapping[str, str]) -> None:
+        self._limiter.daily.update(
+            _int_or_none(headers.get("X-Rate-Limit-Limit")),
+            _int_or_none(headers.get("X-Rate-Limit-Remaining")),
+            _float_or_none(headers.get("X-Rate-Limit-Reset")),
+        )
+
+    def _read(self, endpoint: Endpoint, response: requests.Response, token: str) -> dict:
+        """Classify one HTTP answer: return the body when ``code == 0``, raise otherwise."""
+        status = response.status_code
+        name = endpoint.name
+        raw = response.content or b""
+
+        def error(cls, detail: str, code: int | None = None, **kwargs) -> ZohoError:
+            return cls(self._scrub(detail, token), tenant=self.tenant, endpoint=name, status=status, code=code, **kwargs)
+
+        try:  # bytes: json detects UTF-8/16/32 itself (response.text would guess the charset, slowly)
+            body = json.loads(raw, parse_float=Decimal)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            quote = self._scrub(raw[: BODY_QUOTE_CHARS * 4].decode("utf-8", "replace")[:BODY_QUOTE_CHARS], token)
+            if status == 401:
+                raise _TokenRejected(status, None, "unreadable 401 body")
+            if status >= 500:
+                raise error(ServerError, f"server error with an unreadable body: {quote!r}")
+            if status == 429:
+                raise error(ThrottledError, f"throttled (unreadable body: {quote!r})")
+            raise error(UnreadableResponseError, f"response body is not a JSON object: {quote!r}")
+
+        code = _int_or_none(body.get("code"))
+        message = self._scrub(str(body.get("message") or "")[:300], token)
+        if status == 401 or code == 57:
+            raise _TokenRejected(status, code, message)
+        if code == 6041:
+            raise error(
+                WrongOrganizationError,
+                f"organization_id {self.organization_id} is not accessible with these credentials: {message}",
+                code,
+            )
+        if code == 45:
+            reset_seconds = _float_or_none(response.headers.get("X-Rate-Limit-Reset"))
+            resets_at = self._limiter.daily.mark_exhausted(reset_seconds)
+            raise error(
+                DailyBudgetExhaustedError,
+                f"daily API budget exhausted: {message}",
+                code,
+                resets_at=_epoch_to_utc(resets_at),
+            )
+        if code in (44, 1070) or status == 429:
+            raise error(ThrottledError, f"throttled: {message}", code)
+        if code == 1002 or status == 404:
+            raise error(NotFoundError, f"not found: {message}", code)
+        if code == 2:
+            raise error(BadParameterError, f"bad parameter: {message}", code)
+        if status >= 500 or code == 1000:
+            raise error(ServerError, f"server error: {message}", code)
+        if code is None:
+            raise error(ApiError, "response has no 'code'", code)
+        if status >= 400 or code != 0:
+            raise error(ApiError, f"request failed: {message}", code)
+        return body

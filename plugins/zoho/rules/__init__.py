@@ -1,0 +1,6 @@
+"""Business rules without I/O, shared by several parts.
+
+Owns: the phone rule (``phones``: normalising to E.164, choosing the primary phone, deciding whether
+a contact's persons must be fetched) and how the product reads a JSON setting (``settings``).
+May import: nothing of ``zoho`` (the bottom layer); no Airflow, no database, no HTTP.
+"""

@@ -1,0 +1,351 @@
+"""One tenant's sync: Zoho listings → raw tables, watermarks, deletions, missing customers.
+
+Usable without Airflow: ``sync_tenant(client, warehouse_uri, tenant, mode)``.
+
+- Contacts first, then invoices. Batches are committed as they land (nothing loaded is lost by a
+  later failure); the watermark of ``zoho_sync.sync_metadata`` advances only once the entity's
+  listing completed and its rows were committed.
+- ``incremental``: from the watermark minus ``OVERLAP``; never infers deletions.
+  ``full``: the whole listing; what Zoho no longer lists is flagged deleted, but only when the
+  listing completed.
+- Contact persons are fetched only where the phone rule needs them and the contact changed (or its
+  persons were never fetched).
+- Unreadable records go to ``zoho_sync.rejected_records``; the rest loads.
+- A tenant is synced by one run at a time: a session advisory lock per tenant.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+
+import psycopg
+
+from zoho.books import errors
+from zoho.warehouse import connection as warehouse
+from zoho.sync.loading import RawLoader
+from zoho.rules.phones import needs_contact_persons
+from zoho.sync.records import ContactRow, InvoiceRow, PersonRow, Rejected, read_contact, read_invoice, read_person
+from zoho.warehouse.sqlfiles import sql_files
+
+load_sql = sql_files(__file__)
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(minutes=5)
+BATCH_SIZE = 2000
+MODES = ("incremental", "full")
+
+
+class TenantBusyError(RuntimeError):
+    """Another run holds the tenant's sync lock."""
+
+
+@dataclass
+class Tenant:
+    user_id: str
+    default_country: str | None = None
+
+
+@dataclass
+class EntityResult:
+    entity: str
+    mode: str
+    fetched: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    api_calls: int = 0
+    person_calls: int = 0
+    missing_customers: int = 0
+    watermark: str | None = None
+
+
+@dataclass
+class TenantResult:
+    user_id: str
+    mode: str
+    entities: list[EntityResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _lock_key(user_id: str) -> str:
+    return f"zoho_sync:{user_id}"
+
+
+class _Metadata:
+    """``zoho_sync.sync_metadata`` for one (tenant, entity)."""
+
+    def __init__(self, conn: psycopg.Connection, user_id: str, entity: str):
+        self.conn, self.user_id, self.entity = conn, user_id, entity
+
+    def watermark(self) -> datetime | None:
+        row = self.conn.execute("select watermark from zoho_sync.sync_metadata where user_id = %s and entity = %s",
+                                (self.user_id, self.entity)).fetchone()
+        return row[0] if row else None
+
+    def start(self, mode: str, run_id: str | None) -> None:
+        self.conn.execute(load_sql("metadata_start"), {"user_id": self.user_id, "entity": self.entity,
+                                                       "mode": mode, "run_id": run_id})
+        self.conn.commit()
+
+    def finish(self, r: EntityResult, watermark: datetime | None) -> None:
+        self.conn.execute(load_sql("metadata_finish"), {
+            "user_id": self.user_id, "entity": self.entity, "watermark": watermark,
+            "fetched": r.fetched, "upserted": r.upserted, "deleted": r.deleted, "rejected": r.rejected,
+            "api_calls": r.api_calls, "person_calls": r.person_calls,
+            "missing_customers": r.missing_customers, "full": r.mode == "full"})
+        self.conn.commit()
+
+    def fail(self, r: EntityResult, error: BaseException) -> None:
+        try:
+            self.conn.rollback()
+            self.conn.execute(load_sql("metadata_fail"), {
+                "user_id": self.user_id, "entity": self.entity, "error": f"{type(error).__name__}: {error}"[:2000],
+                "fetched": r.fetched, "upserted": r.upserted, "rejected": r.rejected,
+                "api_calls": r.api_calls, "person_calls": r.person_calls})
+            self.conn.commit()
+        except psycopg.Error:  # the connection itself may be what failed
+            log.exception("could not record the failure of %s/%s in sync_metadata", self.user_id, self.entity)
+
+
+class TenantSync:
+    def __init__(self, client, conn: psycopg.Connection, tenant: Tenant, mode: str, run_id: str | None):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.client, self.conn, self.tenant, self.mode, self.run_id = client, conn, tenant, mode, run_id
+        self.loader = RawLoader(conn, tenant.user_id)
+        conn.commit()
+
+    @property
+    def _calls(self) -> int:
+        return self.client.stats.total_calls
+
+    def _label(self, entity: str) -> str:
+        return f"tenant {self.tenant.user_id!r} {entity}"
+
+    def _since(self, meta: _Metadata) -> datetime | None:
+        if self.mode == "full":
+            return None
+        watermark = meta.watermark()
+        return watermark - OVERLAP if watermark else None
+
+    # ------------------------------------------------------------------ contacts
+    def sync_contacts(self) -> EntityResult:
+        meta = _Metadata(self.conn, self.tenant.user_id, "contacts")
+        result = EntityResult("contacts", self.mode)
+        since = self._since(meta)
+        watermark = meta.watermark()
+        meta.start(self.mode, self.run_id)
+        calls0 = self._calls
+        log.info("%s: %s listing%s", self._label("contacts"), self.mode,
+                 f" since {since.isoformat()}" if since else " (all records)")
+        try:
+            if self.mode == "full":
+                self.loader.start_listing("contacts")
+            for batch in _batched(self.client.iter_contacts(modified_since=since), BATCH_SIZE):
+                rows, records = self._read_contacts(batch, result)
+                watermark = self._max_modified(rows, watermark)
+                self._land_contacts(rows, records, result)
+                if self.mode == "full":
+                    self.loader.mark_seen("contacts", [r.contact_id for r in rows])
+                self.conn.commit()
+                log.info("%s: %d fetched, %d written, %d person calls, %d rejected so far",
+                         self._label("contacts"), result.fetched, result.upserted, result.person_calls,
+                         result.rejected)
+            if self.mode == "full":
+                result.deleted = self.loader.flag_deleted("contacts")
+            result.api_calls = self._calls - calls0
+            result.watermark = watermark.isoformat() if watermark else None
+            meta.finish(result, watermark)
+        except BaseException as exc:
+            result.api_calls = self._calls - calls0
+            meta.fail(result, exc)
+            raise
+        return result
+
+    def _read_contacts(self, batch: list, result: EntityResult) -> tuple[list[ContactRow], dict]:
+        result.fetched += len(batch)
+        rows, records, rejects = [], {}, []
+        for record in batch:
+            row = read_contact(record, self.tenant.default_country)
+            if isinstance(row, Rejected):
+                rejects.append(row)
+            else:
+                rows.append(row)
+                records[row.contact_id] = record
+        result.rejected += self.loader.reject(rejects, self.run_id)
+        return rows, records
+
+    def _land_contacts(self, rows: list[ContactRow], records: dict, result: EntityResult) -> None:
+        """Upsert contacts, then refresh the persons of changed contacts that need them."""
+        changed = self.loader.changed_contact_ids(rows)
+        result.upserted += self.loader.load_contacts(rows)
+        self.loader.forget_missing([r.contact_id for r in rows])
+        need = [cid for cid in changed
+                if needs_contact_persons(records[cid], self.tenant.default_country)]
+        inline = {cid: records[cid]["contact_persons"] for cid in need
+                  if isinstance(records[cid].get("contact_persons"), list)}
+        to_fetch = [cid for cid in need if cid not in inline]
+        fetched = self._fetch_persons(to_fetch)
+        result.person_calls += len(to_fetch)
+        persons = {**inline, **fetched}
+        person_rows: list[PersonRow] = []
+        rejects: list[Rejected] = []
+        for cid, plist in persons.items():
+            for pos, p in enumerate(plist):
+                row = read_person(p, cid, pos, self.tenant.default_country)
+                (rejects if isinstance(row, Rejected) else person_rows).append(row)
+        self.loader.replace_persons(list(persons), person_rows)
+        result.rejected += self.loader.reject(rejects, self.run_id)
+
+    def _fetch_persons(self, contact_ids: list[str]) -> dict[str, list]:
+        if not contact_ids:
+            return {}
+
+        def fetch(cid: str) -> tuple[str, list | None]:
+            try:
+                return cid, list(self.client.list_contact_persons(cid))
+            except errors.NotFoundError:  # deleted between the listing and this call
+                return cid, None
+
+        workers = max(1, min(int(getattr(self.client, "max_concurrent", 4) or 4), 8))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="persons") as pool:
+            return {cid: plist for cid, plist in pool.map(fetch, contact_ids) if plist is not None}
+
+    # ------------------------------------------------------------------ invoices
+    def sync_invoices(self) -> EntityResult:
+        meta = _Metadata(self.conn, self.tenant.user_id, "invoices")
+        result = EntityResult("invoices", self.mode)
+        since = self._since(meta)
+        watermark = meta.watermark()
+        meta.start(self.mode, self.run_id)
+        calls0 = self._calls
+        log.info("%s: %s listing%s", self._label("invoices"), self.mode,
+                 f" since {since.isoformat()}" if since else " (all records)")
+        try:
+            if self.mode == "full":
+                self.loader.start_listing("invoices")
+            for batch in _batched(self.client.iter_invoices(modified_since=since), BATCH_SIZE):
+                result.fetched += len(batch)
+                rows: list[InvoiceRow] = []
+                rejects: list[Rejected] = []
+                for record in batch:
+                    row = read_invoice(record)
+                    (rejects if isinstance(row, Rejected) else rows).append(row)
+                result.rejected += self.loader.reject(rejects, self.run_id)
+                watermark = self._max_modified(rows, watermark)
+                result.upserted += self.loader.load_invoices(rows)
+                if self.mode == "full":
+                    self.loader.mark_seen("invoices", [r.invoice_id for r in rows])
+                self.conn.commit()
+                log.info("%s: %d fetched, %d written, %d rejected so far", self._label("invoices"),
+                         result.fetched, result.upserted, result.rejected)
+            if self.mode == "full":
+                result.deleted = self.loader.flag_deleted("invoices")
+            self.conn.commit()
+            result.missing_customers = self._resolve_missing_customers(result)
+            result.api_calls = self._calls - calls0
+            result.watermark = watermark.isoformat() if watermark else None
+            meta.finish(result, watermark)
+        except BaseException as exc:
+            result.api_calls = self._calls - calls0
+            meta.fail(result, exc)
+            raise
+        return result
+
+    def _resolve_missing_customers(self, result: EntityResult) -> int:
+        """Fetch by id the customers invoices reference but the contact listing did not return."""
+        unknown = self.loader.unknown_customer_ids()
+        found: list[ContactRow] = []
+        records: dict = {}
+        missing: list[str] = []
+        for cid in unknown:
+            try:
+                record = self.client.get_contact(cid)
+            except errors.NotFoundError:
+                missing.append(cid)
+                continue
+            row = read_contact(record, self.tenant.default_country)
+            if isinstance(row, Rejected):
+                result.rejected += self.loader.reject([row], self.run_id)
+                continue
+            found.append(row)
+            records[row.contact_id] = record
+        if found:
+            self._land_contacts(found, records, EntityResult("contacts", self.mode))
+        self.loader.record_missing(missing)
+        self.conn.commit()
+        if unknown:
+            log.info("%s: %d referenced customers were not synced: %d fetched by id, %d do not exist in Zoho",
+                     self._label("invoices"), len(unknown), len(found), len(missing))
+        row = self.conn.execute(load_sql("count_invoices_missing_customer"),
+                                {"user_id": self.tenant.user_id}).fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _max_modified(rows, current: datetime | None) -> datetime | None:
+        stamps = [r.last_modified_time for r in rows if r.last_modified_time is not None]
+        if not stamps:
+            return current
+        newest = max(stamps)
+        return newest if current is None or newest > current else current
+
+
+def _record_failure_on_new_connection(uri: str, user_id: str, run_id: str | None, error: BaseException) -> None:
+    """The sync's own session died (killed, network): mark what this run left ``running`` in
+    ``sync_metadata`` as failed, from a new session, so the table does not show a dead run as running.
+    Best effort: the warehouse may be unreachable altogether."""
+    try:
+        with warehouse.connect(uri, connect_timeout=10) as conn:
+            conn.execute(
+                "update zoho_sync.sync_metadata set status = 'failed', finished_at = now(), last_error = %s "
+                "where user_id = %s and status = 'running' and last_run_id is not distinct from %s",
+                (f"{type(error).__name__}: {error}"[:2000], user_id, run_id))
+    except Exception:  # noqa: BLE001 - the original error is what the task reports
+        log.warning("could not record the failure of tenant %r in sync_metadata either", user_id, exc_info=True)
+
+
+def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: str | None = None,
+                lock_timeout_s: float = 600) -> TenantResult:
+    """Sync one tenant (contacts, then invoices) under the tenant's advisory lock."""
+    started = time.monotonic()
+    result = TenantResult(tenant.user_id, mode)
+    with warehouse.connect(warehouse_uri) as conn:
+        conn.execute("select set_config('lock_timeout', %s, false)", (f"{int(lock_timeout_s * 1000)}ms",))
+        try:
+            conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id),))
+        except psycopg.errors.LockNotAvailable:
+            raise TenantBusyError(
+                f"tenant {tenant.user_id!r} is being synced by another run (waited {lock_timeout_s:.0f} s "
+                f"for its lock); see zoho_sync.sync_metadata and pg_locks") from None
+        conn.execute("select set_config('lock_timeout', '0', false)")
+        conn.commit()
+        try:
+            sync = TenantSync(client, conn, tenant, mode, run_id)
+            result.entities.append(sync.sync_contacts())
+            result.entities.append(sync.sync_invoices())
+        except BaseException as exc:
+            if conn.closed or conn.broken:  # the failure could not be recorded on the dead session
+                _record_failure_on_new_connection(warehouse_uri, tenant.user_id, run_id, exc)
+            raise
+        finally:
+            if not conn.closed and not conn.broken:
+                conn.rollback()
+                conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id),))
+                conn.commit()
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
