@@ -124,7 +124,7 @@ class Report:
                     "(`ceil(records / 200)` per entity, at least 1) + person calls the phone rule cannot avoid "
                     "(listed or changed customers without a valid mobile in the list record, "
                     "`zoho.rules.phones.needs_contact_persons`). *Lookups* are the by-id fetches of customers that "
-                    "invoices reference but the customer listing does not return, which SPEC.md's missing-customer "
+                    "invoices reference but the customer listing does not return, which docs/CONTRACT.md's missing-customer "
                     "rule requires once (later runs remember the missing ones).")
         text.append("")
         rows, ok_strict, ok_spec = [], True, True
@@ -167,7 +167,7 @@ class Report:
         text.append("")
         first = max(sum(t["sandbox_calls"].values()) for t in full["tenants"].values())
         pages = max(lb["contact_pages"] + lb["invoice_pages"] for lb in lbf.values())
-        text.append(f"What this means against Zoho's limits (facts doc §7: 100 per minute; 1,000 to 10,000 per day "
+        text.append(f"What this means against Zoho's limits (docs/ZOHO_API.md §7: 100 per minute; 1,000 to 10,000 per day "
                     f"by plan): the first full sync of a tenant of this size needs {first:,} calls, more than any "
                     f"plan's daily budget, and about {first / 90 / 60:.1f} hours at the client's 90 per minute: it "
                     f"stops at the daily-budget error, what landed stays (batches are committed) and persons "
@@ -187,7 +187,7 @@ class Report:
             text.append("Where the measured count exceeds the bound, the difference is the by-id lookups of "
                         "customers that invoices reference but the listing does not return (deleted customers, "
                         "non-customer contacts, ids Zoho does not know: the sandbox generates one per 400 invoices). "
-                        "SPEC.md requires fetching each once; they are remembered in `zoho_raw.missing_contacts`, "
+                        "docs/CONTRACT.md requires fetching each once; they are remembered in `zoho_raw.missing_contacts`, "
                         "so later runs do not repeat them (see the steady-state row). Closing the gap entirely "
                         "would mean not checking missing customers at all, which the SPEC rules out.")
         return "\n".join(text)
@@ -620,7 +620,7 @@ class Report:
             "few hundred milliseconds per task instance.")
         text.append("")
         text.append(
-            "What would reduce it (proposed, not changed here: it changes what users see in the UI, and SPEC.md "
+            "What would reduce it (proposed, not changed here: it changes what users see in the UI, and docs/CONTRACT.md "
             "asks for one task per model so a failed model can be retried on its own): render the views and the "
             "staging/intermediate layers (views, built in milliseconds) as one task group node each or skip them in "
             "incremental runs (`RenderConfig(select=...)`, cosmos `TestBehavior.BUILD` so a model and its tests are "

@@ -1,4 +1,4 @@
-"""Token lifetime parsing (facts doc §1.2: old Zoho responses gave expires_in in milliseconds).
+"""Token lifetime parsing (docs/ZOHO_API.md §1.2: old Zoho responses gave expires_in in milliseconds).
 
 The token cache, refresh and error paths are exercised against the sandbox in test_client.py."""
 from __future__ import annotations

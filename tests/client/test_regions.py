@@ -1,4 +1,4 @@
-"""Data centre -> hosts (facts doc §1.1, §2.1) and their overrides."""
+"""Data centre -> hosts (docs/ZOHO_API.md §1.1, §2.1) and their overrides."""
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,6 @@
 """Test data for the marts ``analytics.customers_cache`` / ``analytics.invoices_cache``.
 
-The tables come from ``marts_ddl.sql`` (a stand-in for the dbt build with SPEC.md's columns); rows
+The tables come from ``marts_ddl.sql`` (a stand-in for the dbt build with docs/CONTRACT.md's columns); rows
 are written with the ids dbt gives them (``md5(user_id || '|' || zoho_id)`` read as a uuid).
 Shared by ``tests/reminders`` and ``tests/quality``.
 """

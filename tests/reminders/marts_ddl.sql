@@ -1,4 +1,4 @@
--- Stand-in for the dbt marts (SPEC.md "Tables"): exactly the contract's columns, with the keys dbt
+-- Stand-in for the dbt marts (docs/CONTRACT.md "Tables"): exactly the contract's columns, with the keys dbt
 -- enforces. Tests of reminders and of the quality gate build these two tables from this file; it
 -- can be swapped for the real dbt build (`dbt build --select customers_cache invoices_cache`).
 create schema if not exists analytics;

@@ -1,6 +1,6 @@
 """``ZohoBooksHook``: the Airflow face of the Zoho Books client.
 
-Connection (type ``zoho_books``, default id ``zoho_books_default``; SPEC.md "Configuration"):
+Connection (type ``zoho_books``, default id ``zoho_books_default``; docs/CONTRACT.md "Configuration"):
 ``login`` = OAuth client id, ``password`` = client secret, ``extra`` = ``refresh_token``,
 ``organization_id``, ``region`` (default ``com``), ``default_country``, optional ``api_base_url`` /
 ``accounts_url`` (roots) and ``requests_per_minute`` / ``max_concurrent``.

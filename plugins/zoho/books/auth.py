@@ -1,11 +1,11 @@
 """OAuth 2.0 refresh-token grant against Zoho Accounts, with a token cache shared by threads.
 
-Zoho issues at most 10 access tokens per 10 minutes per refresh token (facts doc §1.2), so the
+Zoho issues at most 10 access tokens per 10 minutes per refresh token (docs/ZOHO_API.md §1.2), so the
 token is cached until shortly before ``expires_in`` and refreshed by one thread at a time; the
 others wait for that refresh instead of starting their own. ``shared_token_source`` gives every
 client of the same credentials in the process the same cache.
 
-Token endpoint facts handled here (facts doc §1.2):
+Token endpoint facts handled here (docs/ZOHO_API.md §1.2):
 - ``POST {accounts}/oauth/v2/token`` with a form body (never the query string: URLs end up in logs);
 - errors come as JSON with an ``error`` key, often with HTTP 200 (``invalid_code``,
   ``invalid_client``, ``invalid_client_secret``; the throttle ``Access Denied``);

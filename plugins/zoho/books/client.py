@@ -5,7 +5,7 @@ client-side rate limiting (``zoho.books.ratelimit``), ``code == 0`` check, typed
 (``zoho.books.errors``), bounded retries for what is transient and none for what is not. Listings are
 generators that stream page by page, so memory stays flat whatever the number of records.
 
-Retry policy (facts doc §1.5, §7, §8):
+Retry policy (docs/ZOHO_API.md §1.5, §7, §8):
 
 | answer | what the client does |
 |---|---|

@@ -6,7 +6,7 @@ the cursor field for incremental reads, whether it is paginated, the fixed query
 whether it takes ``organization_id``. The client has one request/pagination routine for all of
 them; nothing in it branches on the endpoint's name.
 
-Parameter choices (facts doc §3.1, §5.1, §6.2):
+Parameter choices (docs/ZOHO_API.md §3.1, §5.1, §6.2):
 - contacts: ``contact_type=customer`` and ``filter_by=Status.All`` (inactive customers too, so the
   nightly pass can tell "inactive" from "deleted"). ``last_modified_time`` works in practice on
   contacts though undocumented. ``sort_column=last_modified_time`` is documented for contacts and

@@ -1,7 +1,7 @@
 """Client-side rate limiting per Zoho organisation.
 
 Zoho allows 100 requests per rolling minute per organisation, a daily budget per plan, and 5 (free)
-or 10 (paid) requests in flight (facts doc §7). The client keeps below all three itself:
+or 10 (paid) requests in flight (docs/ZOHO_API.md §7). The client keeps below all three itself:
 
 - ``RateLimiter``: at most ``requests_per_window`` requests in any rolling ``window_seconds``
   (default 90 per 60 s) and at most ``max_concurrent`` requests in flight (default 5). A request
@@ -162,7 +162,7 @@ class DailyBudget:
     """The organisation's daily request quota, as Zoho reports it in ``X-Rate-Limit-*`` headers.
 
     Unknown (None) until the first response carrying the headers. ``X-Rate-Limit-Reset`` is the
-    number of seconds until the quota resets (facts doc §7); it is kept as an absolute wall-clock
+    number of seconds until the quota resets (docs/ZOHO_API.md §7); it is kept as an absolute wall-clock
     time. Within one period the remaining count only goes down, so a late response with a higher
     ``Remaining`` does not undo the local decrements of requests made since.
     """

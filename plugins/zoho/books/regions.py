@@ -1,6 +1,6 @@
 """Zoho data centres: region code -> (accounts server, API host).
 
-Source: the facts doc §1.1 (accounts servers, from Zoho Books' OAuth page and Zoho Accounts'
+Source: docs/ZOHO_API.md §1.1 (accounts servers, from Zoho Books' OAuth page and Zoho Accounts'
 multi-DC page) and §2.1 (API hosts, "8 different domains for Zoho Books' APIs"). Canada is the odd
 one: its accounts server is ``accounts.zohocloud.ca`` while its API host is ``www.zohoapis.ca``.
 

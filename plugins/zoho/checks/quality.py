@@ -1,4 +1,4 @@
-"""The quality gate on the marts (SPEC.md "Validate"), with Great Expectations 1.x.
+"""The quality gate on the marts (docs/CONTRACT.md "Validate"), with Great Expectations 1.x.
 
 ``run_quality_gate(warehouse_uri, run_id)`` validates ``analytics.customers_cache`` and
 ``analytics.invoices_cache`` in an ephemeral GX context (nothing written to disk, no data docs),

@@ -1,4 +1,4 @@
-"""Legacy migration (SPEC.md "Legacy migration"): the old invoice table that copied the customer's
+"""Legacy migration (docs/CONTRACT.md "Legacy migration"): the old invoice table that copied the customer's
 name, phone and email onto every invoice row, turned into the new model. No Airflow import here:
 the DAG file ``dags/zoho_legacy_backfill.py`` is the Airflow-facing layer.
 

@@ -1,4 +1,4 @@
-"""Payment reminders (SPEC.md "Reminder policy"): one tenant, one run date, set-based SQL.
+"""Payment reminders (docs/CONTRACT.md "Reminder policy"): one tenant, one run date, set-based SQL.
 
 ``generate_reminders(conn, user_id, run_date, policy, gate_passed)`` runs, in one transaction under
 a per-tenant lock, one statement per step (``sql/reminders/``), each over all of the tenant's

@@ -1,6 +1,6 @@
 """The reminder policy: the ``zoho_reminder_policy`` Airflow Variable (JSON), parsed and validated.
 
-Every key is optional; what is left out takes the SPEC.md default::
+Every key is optional; what is left out takes the docs/CONTRACT.md default::
 
     {
       "steps": [-3, 0, 3, 7, 14],        # offset_days of the schedule steps, relative to due_date

@@ -1,4 +1,4 @@
-"""The primary-phone rule (SPEC.md "Primary phone"), with ``phonenumbers``.
+"""The primary-phone rule (docs/CONTRACT.md "Primary phone"), with ``phonenumbers``.
 
 - ``normalize_phone``: one raw value -> E.164 or None. Used at load time for every phone field.
 - ``resolve_primary_phone``: the first valid candidate in SPEC order, with its source label. The
@@ -119,7 +119,7 @@ def resolve_primary_phone(
 def needs_contact_persons(contact: dict, default_country: str | None) -> bool:
     """True when fetching the contact's persons may change the resolved phone.
 
-    In a contact list record, ``mobile`` and ``phone`` are the primary person's (facts doc §3.3),
+    In a contact list record, ``mobile`` and ``phone`` are the primary person's (docs/ZOHO_API.md §3.3),
     so a valid ``mobile`` there is candidate 1 and 2 at once: nothing a person holds can beat it.
     Without one, a person's mobile (candidates 1 and 3) would beat the contact's phone, so the
     persons must be read.
