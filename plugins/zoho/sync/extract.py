@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import Any
 
 import psycopg
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=5)
 BATCH_SIZE = 2000
 MODES = ("incremental", "full")
+ID_FIELDS = {"contacts": "contact_id", "invoices": "invoice_id"}  # the Zoho id of a landed row
 
 
 class TenantBusyError(RuntimeError):
@@ -143,31 +145,43 @@ class TenantSync:
         watermark = meta.watermark()
         return watermark - OVERLAP if watermark else None
 
-    # ------------------------------------------------------------------ contacts
-    def sync_contacts(self) -> EntityResult:
-        meta = _Metadata(self.conn, self.tenant.user_id, "contacts")
-        result = EntityResult("contacts", self.mode)
+    # ------------------------------------------------------------------ one entity
+    def _sync_entity(self, entity: str, listing: Callable[..., Iterable[dict]],
+                     land: Callable[[list[dict], EntityResult], list],
+                     after_listing: Callable[[EntityResult], object] | None = None) -> EntityResult:
+        """The listing of one entity into the raw tables, batch by batch, with its ``sync_metadata``.
+
+        ``land(batch, result)`` reads and upserts one batch of API records and returns the rows it
+        wrote (a full listing remembers their ids, to flag what Zoho no longer lists);
+        ``after_listing(result)`` runs once the listing completed and its rows were committed, before
+        the watermark moves.
+        """
+        meta = _Metadata(self.conn, self.tenant.user_id, entity)
+        result = EntityResult(entity, self.mode)
         since = self._since(meta)
         watermark = meta.watermark()
         meta.start(self.mode, self.run_id)
         calls0 = self._calls
-        log.info("%s: %s listing%s", self._label("contacts"), self.mode,
+        log.info("%s: %s listing%s", self._label(entity), self.mode,
                  f" since {since.isoformat()}" if since else " (all records)")
         try:
             if self.mode == "full":
-                self.loader.start_listing("contacts")
-            for batch in _batched(self.client.iter_contacts(modified_since=since), BATCH_SIZE):
-                rows, records = self._read_contacts(batch, result)
+                self.loader.start_listing(entity)
+            for batch in _batched(listing(modified_since=since), BATCH_SIZE):
+                result.fetched += len(batch)
+                rows = land(batch, result)
                 watermark = self._max_modified(rows, watermark)
-                self._land_contacts(rows, records, result)
                 if self.mode == "full":
-                    self.loader.mark_seen("contacts", [r.contact_id for r in rows])
+                    self.loader.mark_seen(entity, [getattr(row, ID_FIELDS[entity]) for row in rows])
                 self.conn.commit()
-                log.info("%s: %d fetched, %d written, %d person calls, %d rejected so far",
-                         self._label("contacts"), result.fetched, result.upserted, result.person_calls,
-                         result.rejected)
+                persons = f"{result.person_calls} person calls, " if entity == "contacts" else ""
+                log.info("%s: %d fetched, %d written, %s%d rejected so far", self._label(entity),
+                         result.fetched, result.upserted, persons, result.rejected)
             if self.mode == "full":
-                result.deleted = self.loader.flag_deleted("contacts")
+                result.deleted = self.loader.flag_deleted(entity)
+            self.conn.commit()
+            if after_listing is not None:
+                after_listing(result)
             result.api_calls = self._calls - calls0
             result.watermark = watermark.isoformat() if watermark else None
             meta.finish(result, watermark)
@@ -177,18 +191,27 @@ class TenantSync:
             raise
         return result
 
-    def _read_contacts(self, batch: list, result: EntityResult) -> tuple[list[ContactRow], dict]:
-        result.fetched += len(batch)
-        rows, records, rejects = [], {}, []
+    def _read(self, batch: list, reader: Callable[[Any], Any], result: EntityResult) -> list[tuple[Any, Any]]:
+        """``(row, record)`` for each readable API record; unreadable ones are quarantined and counted."""
+        read, rejects = [], []
         for record in batch:
-            row = read_contact(record, self.tenant.default_country)
+            row = reader(record)
             if isinstance(row, Rejected):
                 rejects.append(row)
             else:
-                rows.append(row)
-                records[row.contact_id] = record
+                read.append((row, record))
         result.rejected += self.loader.reject(rejects, self.run_id)
-        return rows, records
+        return read
+
+    # ------------------------------------------------------------------ contacts
+    def sync_contacts(self) -> EntityResult:
+        return self._sync_entity("contacts", self.client.iter_contacts, self._land_contact_batch)
+
+    def _land_contact_batch(self, batch: list, result: EntityResult) -> list[ContactRow]:
+        read = self._read(batch, lambda record: read_contact(record, self.tenant.default_country), result)
+        rows = [row for row, _ in read]
+        self._land_contacts(rows, {row.contact_id: record for row, record in read}, result)
+        return rows
 
     def _land_contacts(self, rows: list[ContactRow], records: dict, result: EntityResult) -> None:
         """Upsert contacts, then refresh the persons of changed contacts that need them."""
@@ -228,47 +251,17 @@ class TenantSync:
 
     # ------------------------------------------------------------------ invoices
     def sync_invoices(self) -> EntityResult:
-        meta = _Metadata(self.conn, self.tenant.user_id, "invoices")
-        result = EntityResult("invoices", self.mode)
-        since = self._since(meta)
-        watermark = meta.watermark()
-        meta.start(self.mode, self.run_id)
-        calls0 = self._calls
-        log.info("%s: %s listing%s", self._label("invoices"), self.mode,
-                 f" since {since.isoformat()}" if since else " (all records)")
-        try:
-            if self.mode == "full":
-                self.loader.start_listing("invoices")
-            for batch in _batched(self.client.iter_invoices(modified_since=since), BATCH_SIZE):
-                result.fetched += len(batch)
-                rows: list[InvoiceRow] = []
-                rejects: list[Rejected] = []
-                for record in batch:
-                    row = read_invoice(record)
-                    (rejects if isinstance(row, Rejected) else rows).append(row)
-                result.rejected += self.loader.reject(rejects, self.run_id)
-                watermark = self._max_modified(rows, watermark)
-                result.upserted += self.loader.load_invoices(rows)
-                if self.mode == "full":
-                    self.loader.mark_seen("invoices", [r.invoice_id for r in rows])
-                self.conn.commit()
-                log.info("%s: %d fetched, %d written, %d rejected so far", self._label("invoices"),
-                         result.fetched, result.upserted, result.rejected)
-            if self.mode == "full":
-                result.deleted = self.loader.flag_deleted("invoices")
-            self.conn.commit()
-            result.missing_customers = self._resolve_missing_customers(result)
-            result.api_calls = self._calls - calls0
-            result.watermark = watermark.isoformat() if watermark else None
-            meta.finish(result, watermark)
-        except BaseException as exc:
-            result.api_calls = self._calls - calls0
-            meta.fail(result, exc)
-            raise
-        return result
+        return self._sync_entity("invoices", self.client.iter_invoices, self._land_invoice_batch,
+                                 after_listing=self._resolve_missing_customers)
 
-    def _resolve_missing_customers(self, result: EntityResult) -> int:
-        """Fetch by id the customers invoices reference but the contact listing did not return."""
+    def _land_invoice_batch(self, batch: list, result: EntityResult) -> list[InvoiceRow]:
+        rows = [row for row, _ in self._read(batch, read_invoice, result)]
+        result.upserted += self.loader.load_invoices(rows)
+        return rows
+
+    def _resolve_missing_customers(self, result: EntityResult) -> None:
+        """Fetch by id the customers invoices reference but the contact listing did not return;
+        count the tenant's invoices whose customer Zoho says does not exist."""
         unknown = self.loader.unknown_customer_ids()
         found: list[ContactRow] = []
         records: dict = {}
@@ -294,7 +287,7 @@ class TenantSync:
                      self._label("invoices"), len(unknown), len(found), len(missing))
         row = self.conn.execute(load_sql("count_invoices_missing_customer"),
                                 {"user_id": self.tenant.user_id}).fetchone()
-        return int(row[0])
+        result.missing_customers = int(row[0])
 
     @staticmethod
     def _max_modified(rows, current: datetime | None) -> datetime | None:
