@@ -52,10 +52,12 @@ setup: venv
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt
+# The project itself is installed editable (pyproject.toml: the package `zoho` from plugins/, and
+# its apache_airflow_provider entry point, which registers the zoho_books connection type).
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check uv==0.13.9 || $(VENV)/bin/python -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --python $(VENV)/bin/python -q -r requirements.txt -c constraints.txt
+	$(VENV)/bin/uv pip install --python $(VENV)/bin/python -q -r requirements.txt -c constraints.txt -e .
 	@touch $(STAMP)
 
 ## make lock             re-resolve constraints.txt from requirements.txt

@@ -117,3 +117,22 @@ def test_ui_field_behaviour_hides_host_fields_and_relabels_credentials():
     assert {"host", "schema", "port"} <= set(behaviour["hidden_fields"])
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "Client Secret"}
     assert "refresh_token" in behaviour["placeholders"]["extra"]
+
+
+def test_hook_and_provider_info_declare_the_same_connection_type():
+    from zoho.airflow import provider
+
+    (conn,) = provider.get_provider_info()["connection-types"]
+    hook_module, _, hook_class = conn["hook-class-name"].rpartition(".")
+    assert (hook_module, hook_class) == (ZohoBooksHook.__module__, ZohoBooksHook.__name__)
+    assert (conn["connection-type"], conn["hook-name"]) == (ZohoBooksHook.conn_type, ZohoBooksHook.hook_name)
+    behaviour = conn["ui-field-behaviour"]
+    assert ZohoBooksHook.get_ui_field_behaviour() == {
+        "hidden_fields": behaviour["hidden-fields"], "relabeling": behaviour["relabeling"],
+        "placeholders": behaviour["placeholders"]}
+
+
+def test_form_fields_are_declared_in_provider_info_not_by_the_deprecated_hook_method():
+    # Airflow 3.2+ reads conn-fields from provider info; a get_connection_form_widgets() on the hook is
+    # deprecated there (and would not reach the React form).
+    assert "get_connection_form_widgets" not in ZohoBooksHook.__dict__

@@ -77,3 +77,27 @@ def test_warehouse_connection_and_project_modules_are_wired(compose):
     sandbox = compose["services"]["zoho-sandbox"]
     assert "zoho_sandbox" in sandbox["entrypoint"]
     assert (ROOT / "zoho_sandbox" / "__main__.py").is_file()
+
+
+def test_connection_testing_is_enabled_where_the_ui_runs(compose):
+    env = compose["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
+    # the API server runs the test (POST /api/v2/connections/test): its merged environment has it
+    assert compose["services"]["airflow-apiserver"]["environment"]["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
+    standalone = (ROOT / "scripts" / "airflow_standalone.sh").read_text()
+    assert re.search(r'^export AIRFLOW__CORE__TEST_CONNECTION="\$\{AIRFLOW__CORE__TEST_CONNECTION:-Enabled\}"$',
+                     standalone, re.M)
+
+
+def test_dockerfile_installs_the_project_package():
+    """The image installs the project (pyproject.toml), so that Airflow finds the provider entry point
+    that registers the zoho_books connection type, after the pinned requirements."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^COPY\s+(?:--\S+\s+)*pyproject\.toml\s+/opt/project/$", text, re.M)
+    assert re.search(r"^COPY\s+(?:--\S+\s+)*plugins/zoho/\s+/opt/project/plugins/zoho/$", text, re.M)
+    installs = [m.start() for m in re.finditer(r"pip install\b[^\n]*", text)]
+    requirements = text.index("-r /opt/project/requirements.txt")
+    project = re.search(r"pip install[^\n]*-c /opt/project/constraints\.txt /opt/project\s", text)
+    assert project and len(installs) == 2 and requirements < project.start()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'apache_airflow_provider' in pyproject and 'zoho.airflow.provider:get_provider_info' in pyproject

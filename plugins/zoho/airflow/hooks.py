@@ -3,12 +3,20 @@
 Connection (type ``zoho_books``, default id ``zoho_books_default``; docs/CONTRACT.md "Configuration"):
 ``login`` = OAuth client id, ``password`` = client secret, ``extra`` = ``refresh_token``,
 ``organization_id``, ``region`` (default ``com``), ``default_country``, optional ``api_base_url`` /
-``accounts_url`` (roots) and ``requests_per_minute`` / ``max_concurrent``.
+``accounts_url`` (roots) and ``requests_per_minute`` / ``max_concurrent``; ``daily_budget`` /
+``budget_reserve`` (optional integers) are in the form for the daily API budget, not read yet.
+
+The connection type is registered by the installed package's provider info
+(``zoho.airflow.provider``, entry point ``apache_airflow_provider``), which also declares the
+connection form: Airflow 3's React form shows each of those ``extra`` keys as a field of its own
+(``conn-fields``) and reads them without importing this module. ``get_ui_field_behaviour`` below is
+derived from the same declaration for callers that still ask the hook.
 
 Like Airflow's HttpHook / PostgresHook, ``__init__`` stores only the connection id; the Connection
 is read when the client is first needed (never at DAG parse time). The client secret, the
 refresh token and every access token issued are registered with Airflow's secrets masker, so
 they are redacted from task logs even where Airflow's key-name heuristics would not catch them.
+``test_connection`` backs the connection form's Test button (``[core] test_connection = Enabled``).
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from zoho.airflow import provider
 from zoho.books.client import ZohoBooksClient
 from zoho.books.errors import ZohoError
 
@@ -42,8 +51,8 @@ class ZohoBooksHook(BaseHook):
 
     conn_name_attr = "zoho_conn_id"
     default_conn_name = "zoho_books_default"
-    conn_type = "zoho_books"
-    hook_name = "Zoho Books"
+    conn_type = provider.CONN_TYPE
+    hook_name = provider.HOOK_NAME
 
     # keys of the connection's extra that hold secrets
     SECRET_EXTRAS = ("refresh_token",)
@@ -109,36 +118,11 @@ class ZohoBooksHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The standard fields' behaviour, from the provider info's ``ui-field-behaviour`` (which is
+        what Airflow 3 reads; the form's own fields are its ``conn-fields``)."""
+        behaviour = provider.UI_FIELD_BEHAVIOUR
         return {
-            "hidden_fields": ["host", "schema", "port"],
-            "relabeling": {"login": "Client ID", "password": "Client Secret"},
-            "placeholders": {
-                "login": "1000.XXXXXXXXXXXXXXXXXXXX",
-                "password": "OAuth client secret",
-                "extra": (
-                    '{"refresh_token": "1000.xxxx.yyyy", "organization_id": "10234695", "region": "com", '
-                    '"default_country": "US"}'
-                ),
-            },
-        }
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra form fields for the classic connection form (needs wtforms/flask-appbuilder,
-        absent from Airflow 3's default install; then the JSON ``extra`` is used as is)."""
-        try:
-            from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-            from flask_babel import lazy_gettext
-            from wtforms import PasswordField, StringField
-        except ImportError:
-            return {}
-        return {
-            "refresh_token": PasswordField(lazy_gettext("Refresh token"), widget=BS3PasswordFieldWidget()),
-            "organization_id": StringField(lazy_gettext("Organization ID"), widget=BS3TextFieldWidget()),
-            "region": StringField(
-                lazy_gettext("Region (com, eu, in, com.au, jp, ca, com.cn, sa)"), widget=BS3TextFieldWidget(), default="com"
-            ),
-            "default_country": StringField(lazy_gettext("Default country (ISO alpha-2)"), widget=BS3TextFieldWidget()),
-            "api_base_url": StringField(lazy_gettext("API base URL (override)"), widget=BS3TextFieldWidget()),
-            "accounts_url": StringField(lazy_gettext("Accounts URL (override)"), widget=BS3TextFieldWidget()),
+            "hidden_fields": list(behaviour["hidden-fields"]),
+            "relabeling": dict(behaviour["relabeling"]),
+            "placeholders": dict(behaviour["placeholders"]),
         }
