@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import warnings
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 
-from tests.ui.browser import free_port
+from tests.apiserver import ApiServer, api_server_env
 from zoho.airflow import provider
 from zoho.airflow.hooks import ZohoBooksHook
 
@@ -123,61 +120,15 @@ def test_providers_manager_registers_the_connection_type_with_its_fields():
 
 
 # --------------------------------------------------------------------------- through the API server
-def _with_db(uri: str, name: str, scheme: str) -> str:
-    p = urlsplit(uri)
-    return urlunsplit((scheme, p.netloc, "/" + name, p.query, p.fragment))
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API server exited ({proc.returncode}):\n{log.read_text()[-4000:]}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.5)
-    raise RuntimeError(f"the API server did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="module")
 def api(make_database, tmp_path_factory):
     """``(base_url, auth headers)`` of an API server with connection testing enabled."""
     tmp = tmp_path_factory.mktemp("provider_api")
-    meta_db = make_database("provaf", migrate=False)
-    meta = _with_db(meta_db, urlsplit(meta_db).path.lstrip("/"), "postgresql+psycopg2")
-    passwords = tmp / "passwords.json"
-    passwords.write_text(json.dumps({"admin": "admin"}))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AIRFLOW_CONN_ZOHO")}
-    env.update({
-        "AIRFLOW_HOME": str(tmp / "airflow_home"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-        "AIRFLOW__API__BASE_URL": "",
-    })
-    (tmp / "airflow_home").mkdir()
-    subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    port = free_port()
-    log = tmp / "api-server.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(["airflow", "api-server", "--port", str(port), "--workers", "1"], env=env,
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(base + "/api/v2/version", server, log)
-        r = requests.post(base + "/auth/token", json={"username": "admin", "password": "admin"}, timeout=30)
-        assert r.status_code == 201, r.text
-        yield base, {"Authorization": f"Bearer {r.json()['access_token']}"}
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(server.pid, signal.SIGKILL)
+    base_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AIRFLOW_CONN_ZOHO")}
+    env = api_server_env(make_database, tmp, "provaf", base_env=base_env, AIRFLOW__CORE__TEST_CONNECTION="Enabled")
+    with ApiServer(env, tmp) as server:
+        server.wait_ready()
+        yield server.base, server.auth()
 
 
 def _body(conn: dict, connection_id: str = "zoho_books_form") -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests.apiserver import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -27,12 +28,6 @@ ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 def available() -> bool:
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class WebDriverError(RuntimeError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
 
+from tests.apiserver import ApiServer, api_server_env
 from tests.ui import browser as chromium
 from zoho.warehouse import connection as warehouse
 
@@ -92,26 +92,8 @@ def run_link(dag_id: str, run_id: str) -> str:
     return f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
-def with_db(uri: str, name: str, scheme: str | None = None) -> str:
-    p = urlsplit(uri)
-    return urlunsplit((scheme or p.scheme, p.netloc, "/" + name, p.query, p.fragment))
-
-
 def today() -> "datetime.date":
     return datetime.now(timezone.utc).date()
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API server exited ({proc.returncode}):\n{log.read_text()[-4000:]}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.5)
-    raise RuntimeError(f"the API server did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
 
 
 @dataclass
@@ -134,31 +116,13 @@ def stack(sandbox_factory, make_database, pg_server_uri, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("customer_sync_ui")
     sb = sandbox_factory(**SIZE)
     uri = make_database("ui")
-    meta_db = make_database("uiaf", migrate=False)
-    meta = with_db(meta_db, urlsplit(meta_db).path.lstrip("/"), scheme="postgresql+psycopg2")
-    passwords = tmp / "passwords.json"
-    passwords.write_text(json.dumps({"admin": "admin"}))
-    env = {**os.environ, **sb.airflow_env(),
-           "AIRFLOW_HOME": str(tmp / "airflow_home"),
-           "AIRFLOW_CONN_WAREHOUSE_DEFAULT": uri,
-           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
-           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-           "AIRFLOW__API__BASE_URL": ""}
+    env = api_server_env(make_database, tmp, "uiaf", base_env={**os.environ, **sb.airflow_env()},
+                         AIRFLOW_CONN_WAREHOUSE_DEFAULT=uri)
     env.pop("AIRFLOW_VAR_ZOHO_REMINDER_POLICY", None)
-    (tmp / "airflow_home").mkdir()
-    subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run(["airflow", "pools", "set", "dbt_warehouse", "1", "dbt tasks"], env=env, check=True,
-                   capture_output=True, timeout=120)
-    elapsed["metadata_db"] = time.monotonic() - t0
-
-    port = chromium.free_port()
-    log = tmp / "api-server.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(["airflow", "api-server", "--port", str(port), "--workers", "1"], env=env,
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with ApiServer(env, tmp) as server:  # starts while the nightly run fills the warehouse
+        subprocess.run(["airflow", "pools", "set", "dbt_warehouse", "1", "dbt tasks"], env=env, check=True,
+                       capture_output=True, timeout=120)
+        elapsed["metadata_db"] = time.monotonic() - t0
         t1 = time.monotonic()
         run = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "run_dag.py"), "zoho_sync_nightly"],
                              env=env, capture_output=True, text=True, timeout=900)
@@ -166,20 +130,11 @@ def stack(sandbox_factory, make_database, pg_server_uri, tmp_path_factory):
         result = next((json.loads(line[7:]) for line in reversed(run.stdout.splitlines())
                        if line.startswith("RESULT ")), None)
         assert result and result.get("state") == "success", (result, run.stdout[-3000:], run.stderr[-3000:])
-        base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/api/v2/version", server, log)
+        server.wait_ready()
         elapsed["ready"] = time.monotonic() - t0
-        r = requests.post(base + "/auth/token", json={"username": "admin", "password": "admin"}, timeout=30)
-        assert r.status_code == 201, r.text
-        yield Stack(base=base, uri=uri, sb=sb, run_id=result["run_id"], token=r.json()["access_token"],
+        yield Stack(base=server.base, uri=uri, sb=sb, run_id=result["run_id"], token=server.token,
                     elapsed=elapsed)
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(server.pid, signal.SIGKILL)
-        print(f"\n[ui] timings: {', '.join(f'{k} {v:.0f} s' for k, v in elapsed.items())}")
+    print(f"\n[ui] timings: {', '.join(f'{k} {v:.0f} s' for k, v in elapsed.items())}")
 
 
 @pytest.fixture(scope="module")
