@@ -124,8 +124,8 @@ class Report:
                     "(`ceil(records / 200)` per entity, at least 1) + person calls the phone rule cannot avoid "
                     "(listed or changed customers without a valid mobile in the list record, "
                     "`zoho.rules.phones.needs_contact_persons`). *Lookups* are the by-id fetches of customers that "
-                    "invoices reference but the customer listing does not return, which docs/CONTRACT.md's missing-customer "
-                    "rule requires once (later runs remember the missing ones).")
+                    "invoices reference but the customer listing does not return, which docs/CONTRACT.md \"Missing customer\" "
+                    "requires once (later runs remember the missing ones).")
         text.append("")
         rows, ok_strict, ok_spec = [], True, True
         worst = []
@@ -163,7 +163,7 @@ class Report:
                 add("nightly, steady state (small set, nothing changed since the last run)", nightly2,
                     {uid: lb}, uid, False)
         text.append(table(["run", "tenant", "lower bound (contact pages + invoice pages + persons)",
-                           "lookups (SPEC)", "measured", "by endpoint", "over the bound"], rows))
+                           "lookups (contract)", "measured", "by endpoint", "over the bound"], rows))
         text.append("")
         first = max(sum(t["sandbox_calls"].values()) for t in full["tenants"].values())
         pages = max(lb["contact_pages"] + lb["invoice_pages"] for lb in lbf.values())
@@ -177,19 +177,19 @@ class Report:
                     f"tenant whose pages alone exceed its plan's budget (here: more than the Free plan's 1,000) "
                     f"can never complete a nightly run.")
         text.append("")
-        verdict = MET if ok_strict else (f"{MISSED} against the bound as defined; met once the SPEC's one-time "
+        verdict = MET if ok_strict else (f"{MISSED} against the bound as defined; met once the contract's one-time "
                                          f"customer lookups are counted" if ok_spec else MISSED)
         self.targets.append(["API calls ≤ lower bound + 1 per entity and tenant",
                              "over the bound per tenant: " + "; ".join(f"{k} {v:+,}" for k, v in over_by_run.items())
-                             + (" (the first nightly's excess is exactly the SPEC's one-time customer lookups)"
+                             + (" (the first nightly's excess is exactly the contract's one-time customer lookups)"
                                 if not ok_strict and ok_spec else ""), verdict])
         if not ok_strict:
             text.append("Where the measured count exceeds the bound, the difference is the by-id lookups of "
                         "customers that invoices reference but the listing does not return (deleted customers, "
                         "non-customer contacts, ids Zoho does not know: the sandbox generates one per 400 invoices). "
-                        "docs/CONTRACT.md requires fetching each once; they are remembered in `zoho_raw.missing_contacts`, "
+                        "docs/CONTRACT.md \"Missing customer\" requires fetching each once; they are remembered in `zoho_raw.missing_contacts`, "
                         "so later runs do not repeat them (see the steady-state row). Closing the gap entirely "
-                        "would mean not checking missing customers at all, which the SPEC rules out.")
+                        "would mean not checking missing customers at all, which the contract rules out.")
         return "\n".join(text)
 
     def throughput(self) -> str:
@@ -621,7 +621,7 @@ class Report:
         text.append("")
         text.append(
             "What would reduce it (proposed, not changed here: it changes what users see in the UI, and docs/CONTRACT.md "
-            "asks for one task per model so a failed model can be retried on its own): render the views and the "
+            "\"DAGs\" asks for one task per model so a failed model can be retried on its own): render the views and the "
             "staging/intermediate layers (views, built in milliseconds) as one task group node each or skip them in "
             "incremental runs (`RenderConfig(select=...)`, cosmos `TestBehavior.BUILD` so a model and its tests are "
             "one task, halving the number of dbt invocations), and keep `invocation_mode=DBT_RUNNER` with partial "

@@ -98,7 +98,7 @@ def test_nightly_then_incremental_build_marts_that_match_the_sandbox(dags, deplo
             assert name == c["contact_name"]
             assert status == c["status"]
             # the dbt phone choice agrees with the Python rule on the sandbox's data (persons are only
-            # fetched where the rule needs them: a valid own mobile needs no call, docs/CONTRACT.md)
+            # fetched where the rule needs them: a valid own mobile needs no call, docs/CONTRACT.md "Primary phone")
             listed = {k: v for k, v in c.items() if k != "contact_persons"}  # as the listing returns it
             persons = sb.contact_persons(org, c["contact_id"]) if needs_contact_persons(c, org.country) else None
             assert (phone, source) == resolve_primary_phone(listed, persons, org.country), c["contact_id"]
