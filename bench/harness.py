@@ -89,7 +89,7 @@ def listed_customers(sb, org) -> list[dict]:
 
 def lookups_needed(sb, org) -> int:
     """Distinct customers referenced by live invoices that the customer listing does not return (the
-    SPEC's "missing customer" rule fetches each by id once). Read from the sandbox's store."""
+    the contract's "Missing customer" rule fetches each by id once). Read from the sandbox's store."""
     store = sb._store(org)  # noqa: SLF001 - bench-only: counting needs no 250,000 rendered invoices
     inv, contacts = store.invoices, store.contacts
     refs = {inv.cust[i] for i in inv.live()}

@@ -255,7 +255,7 @@ def expected_invoice_customers(table: LegacyTable) -> dict[tuple[str, str], str]
 
 
 def create_table(conn, qualified_name: str, table: LegacyTable) -> None:
-    """The old table as the old system had it (its own serial key, the SPEC's columns)."""
+    """The old table as the old system had it (its own serial key, the columns docs/CONTRACT.md "Legacy migration" names)."""
     schema_name, table_name = qualified_name.split(".")
     conn.execute(f'create schema if not exists "{schema_name}"')
     conn.execute(f'drop table if exists "{schema_name}"."{table_name}"')

@@ -1,4 +1,4 @@
-"""The primary-phone rule: normalisation to E.164 and the SPEC candidate order."""
+"""The primary-phone rule: normalisation to E.164 and the candidate order of docs/CONTRACT.md "Primary phone"."""
 from __future__ import annotations
 
 import pytest

@@ -42,7 +42,7 @@ def _mask(value: Any) -> None:
 class ZohoBooksHook(BaseHook):
     """Builds a ``ZohoBooksClient`` from an Airflow connection.
 
-    :param zoho_conn_id: the connection id (SPEC: one per tenant, default ``zoho_books_default``).
+    :param zoho_conn_id: the connection id (one per tenant, default ``zoho_books_default``; docs/CONTRACT.md "Configuration").
     :param tenant: label used in error messages and logs (the tenant's ``user_id``); defaults to
         the connection id.
     :param client_overrides: keyword arguments passed to ``ZohoBooksClient`` over the connection's

@@ -1,7 +1,7 @@
 """The primary-phone rule (docs/CONTRACT.md "Primary phone"), with ``phonenumbers``.
 
 - ``normalize_phone``: one raw value -> E.164 or None. Used at load time for every phone field.
-- ``resolve_primary_phone``: the first valid candidate in SPEC order, with its source label. The
+- ``resolve_primary_phone``: the first valid candidate in the contract's order (docs/CONTRACT.md "Primary phone"), with its source label. The
   warehouse does the same choice in dbt (``int_customers__phone_resolved``); this copy serves code
   outside the warehouse (legacy migration, the "fetch persons?" decision).
 - ``needs_contact_persons``: whether fetching a contact's persons can change the answer.
