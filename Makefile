@@ -1,5 +1,6 @@
 # Zoho Books customer sync. Every target sets up what it needs, idempotently:
-# the virtualenv (.venv, rebuilt only when requirements.txt or constraints.txt change), the
+# the virtualenv (.venv with the project installed editable; rebuilt only when requirements.txt,
+# constraints.txt or pyproject.toml change), the
 # project-local Postgres when AIRFLOW_CONN_WAREHOUSE_DEFAULT is not set, AIRFLOW_HOME under
 # .local/airflow unless set, the warehouse schema, the Airflow metadata database.
 SHELL := /bin/bash
