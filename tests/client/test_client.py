@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from tests.client.conftest import settled
-from zoho.books.client import ZohoBooksClient, format_timestamp, parse_timestamp
+from zoho.books.client import ZohoBooksClient
+from zoho.books.timestamps import format_timestamp, parse_timestamp
 from zoho.books.errors import (
     AuthenticationError,
     BadParameterError,

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 
 from zoho.airflow.hooks import ZohoBooksHook
 

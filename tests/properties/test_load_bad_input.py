@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from zoho.books import errors
 from zoho.warehouse import connection as warehouse
-from zoho.books.client import ClientStats
+from zoho.books.stats import ClientStats
 from zoho.sync.extract import Tenant, sync_tenant
 from zoho.sync.loading import RawLoader
 from zoho.sync.records import Rejected, read_contact, read_invoice, read_person

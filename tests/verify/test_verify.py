@@ -16,7 +16,8 @@ import pytest
 
 from tests.reminders.marts import add_customer, add_invoice, create_marts, natural_key_uuid, reminder_uuid
 from zoho.warehouse import connection as warehouse
-from zoho.checks.verify import ThresholdConfig, ThresholdError, Thresholds, parse_thresholds, verify
+from zoho.checks.report import verify
+from zoho.checks.thresholds import ThresholdConfig, ThresholdError, Thresholds, parse_thresholds
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B, C = "alpha", "beta", "gamma"  # C: configured, never synced

@@ -77,7 +77,7 @@ VERIFY_DOC = """
 Post-deployment verification (`zoho.checks.verify`, the same report as `make verify`), per tenant: share of
 customers with a primary phone, invoices without a customer, reminders by status and reason, sync
 freshness, API calls of this run against the daily budget. Fails (no retry) with the readable report
-when a threshold of the `zoho_verify_thresholds` Variable (JSON; defaults in `zoho/checks/verify.py`) is
+when a threshold of the `zoho_verify_thresholds` Variable (JSON; defaults in `zoho/checks/thresholds.py`) is
 crossed. Runs even when an upstream task failed: that is when the report helps most.
 """
 

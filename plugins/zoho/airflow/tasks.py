@@ -129,7 +129,8 @@ def generate_reminders(tenants: list[dict]) -> dict:
 def verify_deployment(tenants: list[dict]) -> dict:
     """The post-deployment report (``zoho.checks.verify``) for every tenant; fails (without retry) with the
     readable report when a threshold of the ``zoho_verify_thresholds`` Variable is crossed."""
-    from zoho.checks.verify import THRESHOLDS_VARIABLE, ThresholdError, parse_thresholds, verify
+    from zoho.checks.report import verify
+    from zoho.checks.thresholds import THRESHOLDS_VARIABLE, ThresholdError, parse_thresholds
 
     try:
         thresholds = parse_thresholds(Variable.get(THRESHOLDS_VARIABLE, default=None))

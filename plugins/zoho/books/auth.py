@@ -24,6 +24,7 @@ import requests
 
 from zoho.books.errors import AuthenticationError, InvalidCredentialsError, ZohoConnectionError
 from zoho.books.ratelimit import backoff_delay
+from zoho.rules.redaction import redact
 
 TOKEN_PATH = "/oauth/v2/token"
 ENDPOINT_NAME = "oauth token"
@@ -127,9 +128,7 @@ class TokenSource:
                 self._token = None
 
     def _error(self, cls, detail: str, tenant: str | None, **kwargs):
-        for secret in self.secrets:
-            detail = detail.replace(secret, "***")
-        return cls(detail, tenant=tenant, endpoint=ENDPOINT_NAME, **kwargs)
+        return cls(redact(detail, self.secrets), tenant=tenant, endpoint=ENDPOINT_NAME, **kwargs)
 
     def _fetch(self, tenant: str | None) -> AccessToken:
         form = {

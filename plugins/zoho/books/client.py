@@ -16,19 +16,18 @@ Retry policy (docs/ZOHO_API.md §1.5, §7, §8):
 | 5xx / code 1000, connection errors, timeouts | backoff with jitter, retry, at most ``max_retries`` |
 | body not JSON | ``UnreadableResponseError`` quoting the first 200 characters (a 5xx one is a retried ``ServerError``) |
 
-Money is parsed as ``Decimal`` (``json.loads(..., parse_float=Decimal)``).
+Reading one answer (body or typed error) is ``zoho.books.responses``; the counters are
+``zoho.books.stats``; Zoho's timestamps ``zoho.books.timestamps``; the settings held by a connection
+``zoho.books.connection``.
 """
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -37,18 +36,14 @@ from requests.adapters import HTTPAdapter
 from zoho.books import endpoints as ep
 from zoho.books import regions
 from zoho.books.auth import shared_token_source
+from zoho.books.connection import client_settings
 from zoho.books.endpoints import PER_PAGE, Endpoint
 from zoho.books.errors import (
     ApiError,
-    BadParameterError,
     ConfigurationError,
     DailyBudgetExhaustedError,
     InvalidCredentialsError,
-    NotFoundError,
-    ServerError,
     ThrottledError,
-    UnreadableResponseError,
-    WrongOrganizationError,
     ZohoConnectionError,
     ZohoError,
 )
@@ -59,103 +54,13 @@ from zoho.books.ratelimit import (
     backoff_delay,
     shared_limiter,
 )
+from zoho.books.responses import TokenRejected, daily_budget, read_response, retry_after
+from zoho.books.stats import ClientStats
+from zoho.books.timestamps import epoch_to_utc, format_timestamp, parse_timestamp
+
+__all__ = ["ClientStats", "ZohoBooksClient", "format_timestamp", "parse_timestamp"]
 
 log = logging.getLogger(__name__)
-
-BODY_QUOTE_CHARS = 200
-
-
-# --------------------------------------------------------------------------- timestamps
-
-_TIMESTAMP = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
-)
-
-
-def parse_timestamp(value: str, *, assume_utc: bool = False) -> datetime:
-    """Parse Zoho's ``YYYY-MM-DDTHH:MM:SS+HHMM`` (also ``+HH:MM`` and ``Z``) into an aware datetime.
-
-    A value without an offset is refused (``ValueError``) unless ``assume_utc``.
-    """
-    m = _TIMESTAMP.match(value or "")
-    if not m:
-        raise ValueError(f"not a Zoho timestamp: {value!r}")
-    year, month, day, hour, minute, second, offset = m.groups()
-    if offset is None:
-        if not assume_utc:
-            raise ValueError(f"timestamp without a UTC offset: {value!r}")
-        tz = timezone.utc
-    elif offset == "Z":
-        tz = timezone.utc
-    else:
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz)
-
-
-def format_timestamp(value: datetime | str) -> str:
-    """Format for Zoho's ``last_modified_time`` filter: ``YYYY-MM-DDTHH:MM:SS+HHMM``.
-
-    A naive datetime (or a string without an offset) is taken as UTC, never left ambiguous.
-    requests URL-encodes the ``+`` as ``%2B``.
-    """
-    if isinstance(value, str):
-        value = parse_timestamp(value, assume_utc=True)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-# --------------------------------------------------------------------------- stats
-
-
-@dataclass
-class ClientStats:
-    """What one client did. ``as_dict()`` is JSON-friendly (for ``sync_metadata`` / XCom)."""
-
-    calls_by_endpoint: dict[str, int] = field(default_factory=dict)
-    total_calls: int = 0
-    retries: int = 0
-    limiter_wait_seconds: float = 0.0
-    token_refreshes: int = 0
-    duplicates_dropped: int = 0
-    daily_limit: int | None = None
-    daily_remaining: int | None = None
-    daily_resets_at: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["limiter_wait_seconds"] = round(self.limiter_wait_seconds, 3)
-        d["daily_resets_at"] = self.daily_resets_at.isoformat(timespec="seconds") if self.daily_resets_at else None
-        return d
-
-
-class _TokenRejected(Exception):
-    """Internal: the API answered 401 / code 57."""
-
-    def __init__(self, status: int, code: int | None, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _float_or_none(value: Any) -> float | None:
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
-
-
-def _epoch_to_utc(epoch: float | None) -> datetime | None:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc) if epoch is not None else None
 
 
 # --------------------------------------------------------------------------- client
@@ -263,44 +168,10 @@ class ZohoBooksClient:
         tenant: str | None = None,
         **overrides: Any,
     ) -> "ZohoBooksClient":
-        """Build from an Airflow-style connection: ``login`` = client id, ``password`` = client
-        secret, ``extra`` = ``refresh_token``, ``organization_id``, ``region``, optional
-        ``api_base_url`` / ``accounts_url`` / ``requests_per_minute`` / ``max_concurrent`` /
-        ``timeout`` / ``max_retries``. ``default_country`` belongs to the phone rule, not the client.
-        """
-        if isinstance(extra, str):
-            try:
-                extra = json.loads(extra) if extra.strip() else {}
-            except ValueError:
-                raise ConfigurationError("connection extra is not valid JSON", tenant=tenant, endpoint="configuration") from None
-        extra = dict(extra or {})
-        settings: dict[str, Any] = {
-            "client_id": (login or "").strip(),
-            "client_secret": password or "",
-            "refresh_token": str(extra.get("refresh_token") or "").strip(),
-            "organization_id": str(extra.get("organization_id") or "").strip(),
-            "region": extra.get("region") or regions.DEFAULT_REGION,
-            "api_base_url": extra.get("api_base_url") or None,
-            "accounts_url": extra.get("accounts_url") or None,
-            "tenant": tenant,
-        }
-        for key, convert in (
-            ("requests_per_minute", int),
-            ("max_concurrent", int),
-            ("rate_window_seconds", float),
-            ("timeout", float),
-            ("max_retries", int),
-            ("backoff_base", float),
-        ):
-            if extra.get(key) not in (None, ""):
-                try:
-                    settings[key] = convert(extra[key])
-                except (TypeError, ValueError):
-                    raise ConfigurationError(
-                        f"connection extra {key!r} must be a number", tenant=tenant, endpoint="configuration"
-                    ) from None
-        settings.update(overrides)
-        return cls(**settings)
+        """Build from an Airflow-style connection's fields (``zoho.books.connection``: ``login`` =
+        client id, ``password`` = client secret, ``extra`` = ``refresh_token``, ``organization_id``,
+        ``region``, ...); ``overrides`` replace what the connection says."""
+        return cls(**{**client_settings(login, password, extra, tenant=tenant), **overrides})
 
     def __repr__(self) -> str:
         return (
@@ -333,7 +204,7 @@ class ZohoBooksClient:
                 calls_by_endpoint=dict(self._stats.calls_by_endpoint),
                 daily_limit=self._limiter.daily.limit,
                 daily_remaining=remaining,
-                daily_resets_at=_epoch_to_utc(resets_at),
+                daily_resets_at=epoch_to_utc(resets_at),
             )
 
     @property
@@ -472,12 +343,6 @@ class ZohoBooksClient:
                 self._sessions.append(session)
         return session
 
-    def _scrub(self, text: str, *extra_secrets: str) -> str:
-        for secret in (*self._secrets, *extra_secrets, *self._tokens.secrets):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
     def _call(self, endpoint: Endpoint, path_ids: Mapping[str, str], query: Mapping[str, Any]) -> dict:
         """One logical call: request, classify, retry what is transient. Returns the JSON body."""
         url = self.api_base_url + endpoint.url_path(**path_ids)
@@ -519,13 +384,16 @@ class ZohoBooksClient:
                 self._stats.calls_by_endpoint[name] = self._stats.calls_by_endpoint.get(name, 0) + 1
                 self._stats.limiter_wait_seconds += slot.waited
 
-            retry_after: float | None = None
+            wait: float | None = None
             if response is not None:
-                self._track_daily(response.headers)
-                retry_after = _float_or_none(response.headers.get("Retry-After"))
+                self._limiter.daily.update(*daily_budget(response.headers))
+                wait = retry_after(response.headers)
                 try:
-                    return self._read(endpoint, response, token)
-                except _TokenRejected as rejected:
+                    return read_response(
+                        response, tenant=self.tenant, endpoint=name, organization_id=self.organization_id,
+                        secrets=(*self._secrets, token, *self._tokens.secrets), daily=self._limiter.daily,
+                    )
+                except TokenRejected as rejected:
                     if refreshed_after_401:
                         raise InvalidCredentialsError(
                             "Zoho still rejects the access token after a refresh "
@@ -547,7 +415,7 @@ class ZohoBooksClient:
 
             # transient: throttled, server error, connection error
             assert failure is not None
-            delay = retry_after if retry_after is not None else backoff_delay(attempt, self.backoff_base, self.backoff_cap)
+            delay = wait if wait is not None else backoff_delay(attempt, self.backoff_base, self.backoff_cap)
             if attempt >= self.max_retries:
                 raise failure.add_detail(f"; gave up after {attempt} retries")
             if delay > self.max_retry_wait:
@@ -565,70 +433,7 @@ class ZohoBooksClient:
         return DailyBudgetExhaustedError(
             "daily API budget of the organisation is exhausted (X-Rate-Limit-Remaining reached 0); "
             "no request made",
-            resets_at=_epoch_to_utc(resets_at),
+            resets_at=epoch_to_utc(resets_at),
             tenant=self.tenant,
             endpoint=name,
         )
-
-    def _track_daily(self, headers: Mapping[str, str]) -> None:
-        self._limiter.daily.update(
-            _int_or_none(headers.get("X-Rate-Limit-Limit")),
-            _int_or_none(headers.get("X-Rate-Limit-Remaining")),
-            _float_or_none(headers.get("X-Rate-Limit-Reset")),
-        )
-
-    def _read(self, endpoint: Endpoint, response: requests.Response, token: str) -> dict:
-        """Classify one HTTP answer: return the body when ``code == 0``, raise otherwise."""
-        status = response.status_code
-        name = endpoint.name
-        raw = response.content or b""
-
-        def error(cls, detail: str, code: int | None = None, **kwargs) -> ZohoError:
-            return cls(self._scrub(detail, token), tenant=self.tenant, endpoint=name, status=status, code=code, **kwargs)
-
-        try:  # bytes: json detects UTF-8/16/32 itself (response.text would guess the charset, slowly)
-            body = json.loads(raw, parse_float=Decimal)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            quote = self._scrub(raw[: BODY_QUOTE_CHARS * 4].decode("utf-8", "replace")[:BODY_QUOTE_CHARS], token)
-            if status == 401:
-                raise _TokenRejected(status, None, "unreadable 401 body")
-            if status >= 500:
-                raise error(ServerError, f"server error with an unreadable body: {quote!r}")
-            if status == 429:
-                raise error(ThrottledError, f"throttled (unreadable body: {quote!r})")
-            raise error(UnreadableResponseError, f"response body is not a JSON object: {quote!r}")
-
-        code = _int_or_none(body.get("code"))
-        message = self._scrub(str(body.get("message") or "")[:300], token)
-        if status == 401 or code == 57:
-            raise _TokenRejected(status, code, message)
-        if code == 6041:
-            raise error(
-                WrongOrganizationError,
-                f"organization_id {self.organization_id} is not accessible with these credentials: {message}",
-                code,
-            )
-        if code == 45:
-            reset_seconds = _float_or_none(response.headers.get("X-Rate-Limit-Reset"))
-            resets_at = self._limiter.daily.mark_exhausted(reset_seconds)
-            raise error(
-                DailyBudgetExhaustedError,
-                f"daily API budget exhausted: {message}",
-                code,
-                resets_at=_epoch_to_utc(resets_at),
-            )
-        if code in (44, 1070) or status == 429:
-            raise error(ThrottledError, f"throttled: {message}", code)
-        if code == 1002 or status == 404:
-            raise error(NotFoundError, f"not found: {message}", code)
-        if code == 2:
-            raise error(BadParameterError, f"bad parameter: {message}", code)
-        if status >= 500 or code == 1000:
-            raise error(ServerError, f"server error: {message}", code)
-        if code is None:
-            raise error(ApiError, "response has no 'code'", code)
-        if status >= 400 or code != 0:
-            raise error(ApiError, f"request failed: {message}", code)
-        return body

@@ -21,6 +21,10 @@ reason about it without reading the client:
 | ``ServerError`` | HTTP 5xx or code 1000, still failing after the bounded retries | yes, bounded |
 | ``UnreadableResponseError`` | a body that is not JSON (quotes its first ~200 characters) | only when the status is 5xx |
 | ``ZohoConnectionError`` | connection refused/reset, timeouts, after the bounded retries | yes, bounded |
+
+Which Zoho ``code`` and which HTTP status stand for which error is data: ``ERROR_CODES``,
+``ERROR_STATUSES`` and, when the two disagree, ``PRECEDENCE`` (docs/ZOHO_API.md §8.2);
+``error_class`` reads them. ``zoho.books.responses`` turns an answer into the error.
 """
 from __future__ import annotations
 
@@ -137,3 +141,47 @@ class ZohoConnectionError(ZohoError):
     """The API could not be reached (refused, reset, DNS, timeout), retries exhausted."""
 
     retryable = True
+
+
+# --------------------------------------------------------------------------- Zoho's codes and statuses
+
+# Zoho's ``code`` -> the error it stands for (docs/ZOHO_API.md §7, §8.2). ``InvalidCredentialsError``
+# (code 57, HTTP 401) is raised only when the answer persists after one token refresh.
+ERROR_CODES: dict[int, type[ZohoError]] = {
+    57: InvalidCredentialsError,      # invalid or expired token, or missing scope
+    6041: WrongOrganizationError,     # organization_id not associated with the credentials
+    45: DailyBudgetExhaustedError,    # the organisation's daily call limit
+    44: ThrottledError,               # per-minute block
+    1070: ThrottledError,             # too many in-flight requests
+    1002: NotFoundError,              # "... does not exist."
+    2: BadParameterError,             # "Invalid value passed for ..."
+    1000: ServerError,                # "Internal error"
+}
+
+# HTTP statuses that stand for an error whatever the code; any other status from 500 up is a
+# ``ServerError`` (``SERVER_ERROR_STATUS``).
+ERROR_STATUSES: dict[int, type[ZohoError]] = {
+    401: InvalidCredentialsError,
+    429: ThrottledError,
+    404: NotFoundError,
+}
+SERVER_ERROR_STATUS = 500
+
+# When the code and the status stand for different errors, the one earlier here wins.
+PRECEDENCE: tuple[type[ZohoError], ...] = (
+    InvalidCredentialsError,
+    WrongOrganizationError,
+    DailyBudgetExhaustedError,
+    ThrottledError,
+    NotFoundError,
+    BadParameterError,
+    ServerError,
+)
+
+
+def error_class(status: int, code: int | None) -> type[ZohoError] | None:
+    """The error an answer with this HTTP status and Zoho ``code`` stands for; None when neither
+    names one (then any non-zero code or status from 400 up is an ``ApiError``)."""
+    candidates = [ERROR_CODES.get(code), ERROR_STATUSES.get(status),
+                  ServerError if status >= SERVER_ERROR_STATUS else None]
+    return min((c for c in candidates if c is not None), key=PRECEDENCE.index, default=None)

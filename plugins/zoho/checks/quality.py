@@ -36,8 +36,10 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg.types.json import Jsonb
 
-from zoho.warehouse import connection as warehouse
 from zoho.reminders.policy import ZOHO_INVOICE_STATUSES
+from zoho.rules.jsondata import jsonable
+from zoho.rules.redaction import redact
+from zoho.warehouse import connection as warehouse
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,7 @@ def run_quality_gate(warehouse_uri: str, run_id: str, failed_dbt_tasks: list[str
         results = _validate(warehouse_uri)
     except Exception as exc:  # GX wraps most failures; the message may carry the URL
         raise QualityGateError(f"quality gate {run_id} could not run: "
-                               f"{_redact(f'{type(exc).__name__}: {exc}', secrets)}") from None
+                               f"{redact(f'{type(exc).__name__}: {exc}', secrets)}") from None
     results = [_redact_result(r, secrets) for r in results]
     if failed_dbt_tasks:
         results.append(upstream_failure(failed_dbt_tasks))
@@ -239,17 +241,17 @@ def _to_result(check: Check, r) -> ExpectationResult:
     config = r.expectation_config
     res = dict(r.result or {})
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "unexpected_rows_query")}
-    details: dict = {"description": check.description, "kwargs": _jsonable(kwargs)}
+    details: dict = {"description": check.description, "kwargs": jsonable(kwargs, _plain)}
     if check.query:
         unexpected = res.get("observed_value")
         rows = (res.get("details") or {}).get("unexpected_rows") or []
-        examples = [_jsonable(row) for row in rows[:MAX_EXAMPLES]]
+        examples = [jsonable(row, _plain) for row in rows[:MAX_EXAMPLES]]
     else:
         unexpected = res.get("unexpected_count")
-        examples = [_jsonable(v) for v in (res.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
+        examples = [jsonable(v, _plain) for v in (res.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
         for key in ("element_count", "missing_count", "unexpected_percent"):
             if res.get(key) is not None:
-                details[key] = _jsonable(res[key])
+                details[key] = jsonable(res[key], _plain)
     if examples:
         details["examples"] = examples
     error = _exception_message(r.exception_info)
@@ -273,11 +275,11 @@ def _exception_message(info) -> str | None:
     return None
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
+def _plain(value):
+    """A leaf of the stored details as a plain JSON value (``jsonable`` walks the dicts and lists):
+    decimals, dates and UUIDs as text, NaN as null, a set as a list, anything unknown as its text."""
+    if isinstance(value, set):
+        return jsonable(list(value), _plain)
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
@@ -301,28 +303,12 @@ def _secrets(uri: str) -> list[str]:
     return sorted({password, unquote(password)}, key=len, reverse=True)
 
 
-def _redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
 def _redact_result(result: ExpectationResult, secrets: list[str]) -> ExpectationResult:
     if not secrets:
         return result
-    details = _redact_value(result.details, secrets)
+    details = jsonable(result.details, lambda v: redact(v, secrets) if isinstance(v, str) else v)
     return ExpectationResult(result.expectation, result.table_name, result.column_name, result.success,
                              result.unexpected_count, details)
-
-
-def _redact_value(value, secrets):
-    if isinstance(value, str):
-        return _redact(value, secrets)
-    if isinstance(value, dict):
-        return {k: _redact_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v, secrets) for v in value]
-    return value
 
 
 # --- storing and reading -----------------------------------------------------------------------------

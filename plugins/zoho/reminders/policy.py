@@ -15,10 +15,12 @@ Variable once, not once per problem.
 """
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+
+from zoho.rules.settings import read_json_setting
 
 # Zoho Books invoice statuses (lower case, as the marts hold them). Approval workflows add the last two.
 ZOHO_INVOICE_STATUSES = ("draft", "sent", "viewed", "overdue", "partially_paid", "unpaid", "paid", "void",
@@ -33,6 +35,7 @@ MAX_STEPS = 20
 MAX_WINDOW_DAYS = 31  # a wider window would re-create stale steps, which the window exists to prevent
 
 KEYS = ("steps", "window_days_before", "window_days_after", "eligible_statuses", "min_amount")
+VARIABLE = "zoho_reminder_policy"
 
 
 class PolicyError(ValueError):
@@ -127,17 +130,12 @@ def _amount(value, problems: list[str]) -> Decimal:
     return amount
 
 
-def parse_policy(raw: str | dict | None) -> ReminderPolicy:
+def parse_policy(raw: str | Mapping | None) -> ReminderPolicy:
     """The policy from the Variable's value (JSON text or an already parsed dict); unset → defaults."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    raw = read_json_setting(raw, f"Variable {VARIABLE}", expected=f"with keys {', '.join(KEYS)}",
+                            error=PolicyError)
+    if raw is None:
         return ReminderPolicy()
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise PolicyError(f"Variable zoho_reminder_policy is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise PolicyError(f"Variable zoho_reminder_policy must be a JSON object with keys {', '.join(KEYS)}")
 
     problems: list[str] = []
     unknown = sorted(set(raw) - set(KEYS))
@@ -155,5 +153,5 @@ def parse_policy(raw: str | dict | None) -> ReminderPolicy:
         min_amount=_amount(raw["min_amount"], problems) if "min_amount" in raw else default.min_amount,
     )
     if problems:
-        raise PolicyError("Variable zoho_reminder_policy is invalid: " + "; ".join(problems))
+        raise PolicyError(f"Variable {VARIABLE} is invalid: " + "; ".join(problems))
     return policy

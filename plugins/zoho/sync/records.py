@@ -14,6 +14,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from zoho.books.timestamps import parse_timestamp
+from zoho.rules.jsondata import jsonable
 from zoho.rules.phones import normalize_phone
 
 
@@ -71,15 +73,11 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _jsonable(value: Any) -> Any:
-    """What JSON (and jsonb) can hold: NaN/Infinity (which Python's json reads) become text, keys
-    become strings. Only used when the fast path refused the payload."""
+def _finite_or_text(value: Any) -> Any:
+    """NaN/Infinity (which Python's json reads) become text; every other value is kept. With
+    ``jsonable``, only used when the fast path refused the payload."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
     return value
 
 
@@ -110,8 +108,8 @@ def dump_payload(payload: Any) -> tuple[str, str]:
         text = json.dumps(payload, default=_json_default, sort_keys=True, ensure_ascii=False,
                           separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError):  # NaN/Infinity, or keys that are not all strings
-        text = json.dumps(_jsonable(payload), default=_json_default, sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":"), allow_nan=False)
+        text = json.dumps(jsonable(payload, _finite_or_text), default=_json_default, sort_keys=True,
+                          ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     if "\\u0000" in text:
         text = _NUL_ESCAPE.sub(r"\1", text)
     try:
@@ -143,25 +141,13 @@ def _zoho_id(value: Any) -> str | None:
     return s
 
 
-def parse_timestamp(value: Any) -> datetime | None:
-    """Zoho's ``YYYY-MM-DDTHH:MM:SS+HHMM`` (also ``+HH:MM``, ``Z``); None when absent.
-
-    Raises ValueError when present but unreadable.
-    """
+def _timestamp(value: Any) -> datetime | None:
+    """A ``last_modified_time`` in UTC; None when absent ("" and " " included). Raises ValueError
+    when present but unreadable (``zoho.books.timestamps.parse_timestamp``)."""
     s = _text(value)
     if s is None:
         return None
-    if s.endswith("Z"):
-        s = s[:-1] + "+0000"
-    # fromisoformat (C, ~1 us) reads Zoho's form (Python >= 3.11) exactly as strptime (~65 us, the
-    # bulk of reading an invoice) does; strptime stays for what only it accepts (e.g. "T7:08:50").
-    try:
-        dt = datetime.fromisoformat(s)
-    except ValueError:
-        dt = datetime.strptime(s, "%Y-%m-%dT%H:%M:%S%z")
-    if dt.tzinfo is None:
-        raise ValueError(f"timestamp without a UTC offset: {s[:40]!r}")
-    return dt.astimezone(timezone.utc)
+    return parse_timestamp(s).astimezone(timezone.utc)
 
 
 def _check_date(record: dict, field: str) -> None:
@@ -191,7 +177,7 @@ def read_contact(record: Any, default_country: str | None) -> ContactRow | Rejec
     if contact_id is None:
         return Rejected("contacts", None, "missing or unreadable contact_id", record)
     try:
-        modified = parse_timestamp(record.get("last_modified_time"))
+        modified = _timestamp(record.get("last_modified_time"))
     except (ValueError, TypeError, OverflowError) as exc:
         return Rejected("contacts", contact_id, storable_text(f"unreadable last_modified_time: {exc}")[:300], record)
     payload_json, payload_hash = dump_payload(record)
@@ -235,7 +221,7 @@ def read_invoice(record: Any) -> InvoiceRow | Rejected:
     if invoice_id is None:
         return Rejected("invoices", None, "missing or unreadable invoice_id", record)
     try:
-        modified = parse_timestamp(record.get("last_modified_time"))
+        modified = _timestamp(record.get("last_modified_time"))
         for field in ("date", "due_date"):
             try:
                 _check_date(record, field)

@@ -1,10 +1,12 @@
 """The tenants to sync: the ``zoho_tenants`` Airflow Variable (JSON), validated."""
 from __future__ import annotations
 
-import json
 import re
 
+from zoho.rules.settings import read_json_setting
+
 DEFAULT_TENANTS = [{"user_id": "default", "conn_id": "zoho_books_default"}]
+_EXPECTED = 'of {"user_id": "...", "conn_id": "..."} objects'
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 
 
@@ -14,15 +16,11 @@ class TenantConfigError(ValueError):
 
 def parse_tenants(raw: str | list | None) -> list[dict]:
     """``[{"user_id": "...", "conn_id": "..."}]``; unset means the single default tenant."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    items = read_json_setting(raw, "Variable zoho_tenants", expected=_EXPECTED, error=TenantConfigError, kind=list)
+    if items is None:
         return [dict(t) for t in DEFAULT_TENANTS]
-    try:
-        items = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
-        raise TenantConfigError(f"Variable zoho_tenants is not valid JSON: {exc}") from None
-    if not isinstance(items, list) or not items:
-        raise TenantConfigError('Variable zoho_tenants must be a non-empty JSON list of '
-                                '{"user_id": "...", "conn_id": "..."} objects')
+    if not items:
+        raise TenantConfigError(f"Variable zoho_tenants must be a non-empty JSON list {_EXPECTED}")
     tenants, seen = [], set()
     for i, item in enumerate(items):
         if not isinstance(item, dict):

@@ -19,6 +19,10 @@ name (customers) or invoice number (``ilike '%...%'``: a pg_trgm GIN index would
 
 Customer fields shown next to invoices and reminders are always joined from ``customers_cache`` (the
 invoice rows hold no copy of them).
+
+The SQL is in ``sql/`` (one file per statement, or per fragment: ``open_invoices``, ``invoice_columns``);
+what depends on the request (filters, sort direction, the UNION ALL of index scans) is composed
+here with ``psycopg.sql`` from fixed pieces, values always as parameters.
 """
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from zoho.reminders.policy import DEFAULT_ELIGIBLE_STATUSES
+from zoho.warehouse.sqlfiles import sql_files
+
+load_sql = sql_files(__file__)
 
 PAGE_SIZE = 50
 MAX_PAGE = 200
@@ -134,7 +141,7 @@ def _rows(conn: psycopg.Connection, query: sql.Composable | str, params: Any = N
 # --------------------------------------------------------------------------- overview
 def tenants(conn: psycopg.Connection) -> list[str]:
     """Tenants the sync has seen (``sync_metadata`` has one row per tenant and entity)."""
-    return [r["user_id"] for r in _rows(conn, "select distinct user_id from zoho_sync.sync_metadata order by 1")]
+    return [r["user_id"] for r in _rows(conn, load_sql("tenants"))]
 
 
 def table_tenants(conn: psycopg.Connection, table: str) -> list[str]:
@@ -142,31 +149,19 @@ def table_tenants(conn: psycopg.Connection, table: str) -> list[str]:
     index probe per tenant) instead of reading the table."""
     if table not in ("analytics.invoices_cache", "analytics.payment_reminders", "analytics.customers_cache"):
         raise ValueError(table)
-    query = sql.SQL("""
-        with recursive t as (
-            (select user_id from {table} order by user_id limit 1)
-            union all
-            select (select x.user_id from {table} x where x.user_id > t.user_id order by x.user_id limit 1)
-            from t where t.user_id is not null
-        )
-        select user_id from t where user_id is not null""").format(table=sql.SQL(table))
+    query = sql.SQL(load_sql("table_tenants")).format(table=sql.SQL(table))
     return [r["user_id"] for r in _rows(conn, query)]
 
 
 def sync_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """The last run of each (tenant, entity): mode, status, times, counts, API calls, error."""
-    return _rows(conn, """
-        select user_id, entity, last_mode, last_run_id, status, started_at, finished_at, watermark,
-               records_fetched, records_upserted, records_deleted, records_rejected, api_calls,
-               person_calls, missing_customers, last_error, last_full_sync_at
-        from zoho_sync.sync_metadata
-        order by user_id, entity""")
+    return _rows(conn, load_sql("sync_status"))
 
 
 def rejected_counts(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
     """Quarantined records per tenant and entity (``zoho_sync.rejected_records``)."""
     out: dict[str, dict[str, int]] = {}
-    for r in _rows(conn, "select user_id, entity, count(*) as n from zoho_sync.rejected_records group by 1, 2"):
+    for r in _rows(conn, load_sql("rejected_counts")):
         out.setdefault(r["user_id"], {})[r["entity"]] = r["n"]
     return out
 
@@ -174,13 +169,11 @@ def rejected_counts(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
 def latest_quality_gate(conn: psycopg.Connection) -> dict[str, Any] | None:
     """The latest quality gate (the rows of one run are replaced as a set, so the highest id is the
     latest gate): run id, when, passed or not, and the expectations that failed."""
-    latest = _rows(conn, "select run_id from zoho_sync.quality_results order by id desc limit 1")
+    latest = _rows(conn, load_sql("latest_quality_run"))
     if not latest:
         return None
     run_id = latest[0]["run_id"]
-    results = _rows(conn, """
-        select expectation, table_name, column_name, success, unexpected_count, checked_at
-        from zoho_sync.quality_results where run_id = %s order by success, id""", (run_id,))
+    results = _rows(conn, load_sql("quality_results"), (run_id,))
     failed = [r for r in results if not r["success"]]
     return {"run_id": run_id, "checked_at": max(r["checked_at"] for r in results), "success": not failed,
             "expectations": len(results), "failed": failed}
@@ -191,18 +184,9 @@ def reminder_counts(conn: psycopg.Connection, today: date) -> dict[str, dict[str
     later, withheld (skipped or cancelled), sent, failed. One index range scan per (tenant, status)."""
     since = today - timedelta(days=RECENT_DAYS)
     out: dict[str, dict[str, int]] = {}
-    rows = _rows(conn, """
-        select t.user_id, s.status, x.before_today, x.on_today, x.after_today
-        from unnest(%(tenants)s::text[]) as t(user_id)
-        cross join unnest(%(statuses)s::text[]) as s(status)
-        cross join lateral (
-            select count(*) filter (where r.scheduled_for < %(d)s) as before_today,
-                   count(*) filter (where r.scheduled_for = %(d)s) as on_today,
-                   count(*) filter (where r.scheduled_for > %(d)s) as after_today
-            from analytics.payment_reminders r
-            where r.user_id = t.user_id and r.status = s.status and r.scheduled_for >= %(since)s
-        ) x""", {"tenants": table_tenants(conn, "analytics.payment_reminders"),
-                 "statuses": list(REMINDER_STATUSES), "d": today, "since": since})
+    rows = _rows(conn, load_sql("reminder_counts"), {
+        "tenants": table_tenants(conn, "analytics.payment_reminders"),
+        "statuses": list(REMINDER_STATUSES), "d": today, "since": since})
     for r in rows:
         c = out.setdefault(r["user_id"], {"pending_overdue": 0, "pending_today": 0, "pending_upcoming": 0,
                                           "withheld": 0, "sent": 0, "failed": 0})
@@ -253,13 +237,6 @@ def _finish(rows: list[dict[str, Any]], page: int, page_size: int = PAGE_SIZE) -
 
 
 # --------------------------------------------------------------------------- customers
-_OPEN_INVOICES = """
-    select count(*) as open_invoices, sum(i.balance) as open_balance,
-           case when count(distinct i.currency_code) = 1 then min(i.currency_code) end as currency_code
-    from analytics.invoices_cache i
-    where i.customer_id = c.id and not i.is_deleted and i.balance > 0 and i.status = any(%s)"""
-
-
 def customers(conn: psycopg.Connection, tenant: str | None, q: str | None, page: int) -> tuple[Page, Search]:
     """Customers (not deleted) by name or phone, each with its primary phone, where it came from, and
     the number and amount of its open invoices (computed for the customers of the page only)."""
@@ -276,23 +253,14 @@ def customers(conn: psycopg.Connection, tenant: str | None, q: str | None, page:
             f.add("c.primary_phone like %s", f"%{search.digits}%")
     elif search.kind == "name":
         f.add("(c.customer_name ilike %s or c.company_name ilike %s)", search.like, search.like)
-    query = sql.SQL("""
-        select c.id, c.user_id, c.zoho_customer_id, c.customer_name, c.company_name, c.email,
-               c.primary_phone, c.primary_phone_source, c.status, o.open_invoices, o.open_balance, o.currency_code
-        from (select c.* from analytics.customers_cache c {where}
-              order by c.customer_name, c.id limit %s offset %s) c
-        left join lateral ({open}) o on true
-        order by c.customer_name, c.id""").format(open=sql.SQL(_OPEN_INVOICES), where=f.where())
+    query = sql.SQL(load_sql("customers")).format(open=sql.SQL(load_sql("open_invoices")), where=f.where())
     rows = _rows(conn, query, [*f.params, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, list(OPEN_STATUSES)])
     return _finish(rows, page), search
 
 
 def customer(conn: psycopg.Connection, customer_id: str) -> dict[str, Any] | None:
-    rows = _rows(conn, sql.SQL("""
-        select c.*, o.open_invoices, o.open_balance, o.currency_code as open_currency_code
-        from analytics.customers_cache c
-        left join lateral ({open}) o on true
-        where c.id = %s""").format(open=sql.SQL(_OPEN_INVOICES)), (list(OPEN_STATUSES), customer_id))
+    query = sql.SQL(load_sql("customer")).format(open=sql.SQL(load_sql("open_invoices")))
+    rows = _rows(conn, query, (list(OPEN_STATUSES), customer_id))
     return rows[0] if rows else None
 
 
@@ -303,22 +271,11 @@ def customer_invoices(conn: psycopg.Connection, customer_id: str, open_only: boo
     f.add("i.customer_id = %s", customer_id)
     if open_only:
         f.add("not i.is_deleted and i.balance > 0 and i.status = any(%s)", list(OPEN_STATUSES))
-    query = sql.SQL("""
-        select i.id, i.user_id, i.zoho_invoice_id, i.invoice_number, i.status, i.invoice_date, i.due_date,
-               i.currency_code, i.total, i.balance, i.is_deleted
-        from analytics.invoices_cache i
-        {where}
-        order by i.due_date, i.id limit %s offset %s""").format(where=f.where())
+    query = sql.SQL(load_sql("customer_invoices")).format(where=f.where())
     return _finish(_rows(conn, query, [*f.params, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]), page)
 
 
 # --------------------------------------------------------------------------- invoices
-_INVOICE_COLUMNS = """
-    i.id, i.user_id, i.zoho_invoice_id, i.invoice_number, i.status, i.invoice_date, i.due_date,
-    i.currency_code, i.total, i.balance, i.is_deleted, i.customer_id, i.zoho_customer_id,
-    c.customer_name, c.primary_phone, c.primary_phone_source"""
-
-
 def invoices(conn: psycopg.Connection, tenant: str | None, status: str, q: str | None, page: int) -> Page:
     """Invoices with the customer's name and primary phone joined from ``customers_cache``.
 
@@ -332,30 +289,20 @@ def invoices(conn: psycopg.Connection, tenant: str | None, status: str, q: str |
         common.add("i.balance > 0 and not i.is_deleted")
     else:
         statuses, desc = ((status,) if status in INVOICE_STATUSES else INVOICE_STATUSES), True
-    direction = "desc" if desc else "asc"
+    direction = sql.SQL("desc" if desc else "asc")
+    columns = sql.SQL(load_sql("invoice_columns"))
     if text:  # a search: few matches, filtered and sorted directly
         f = Filters(list(common.parts), list(common.params))
         if tenant:
             f.add("i.user_id = %s", tenant)
         f.add("i.status = any(%s)", list(statuses))
         f.add("(i.invoice_number ilike %s or i.zoho_invoice_id = %s)", "%" + escape_like(text) + "%", text)
-        query = sql.SQL("""
-            select {cols} from (select i.id from analytics.invoices_cache i {where}
-                                order by i.due_date {dir}, i.id {dir} limit %s offset %s) p
-            join analytics.invoices_cache i on i.id = p.id
-            left join analytics.customers_cache c on c.id = i.customer_id
-            order by i.due_date {dir}, i.id {dir}""").format(
-            cols=sql.SQL(_INVOICE_COLUMNS), where=f.where(), dir=sql.SQL(direction))
+        query = sql.SQL(load_sql("invoices_search")).format(cols=columns, where=f.where(), dir=direction)
         return _finish(_rows(conn, query, [*f.params, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]), page)
     ids, params = _merged_ids("analytics.invoices_cache", "i", "due_date", desc,
                               _partitions(conn, "analytics.invoices_cache", tenant, statuses), common,
                               page, PAGE_SIZE)
-    query = sql.SQL("""
-        select {cols} from ({ids}) p
-        join analytics.invoices_cache i on i.id = p.id
-        left join analytics.customers_cache c on c.id = i.customer_id
-        order by p.due_date {dir}, p.id {dir}""").format(cols=sql.SQL(_INVOICE_COLUMNS), ids=ids,
-                                                         dir=sql.SQL(direction))
+    query = sql.SQL(load_sql("invoices_page")).format(cols=columns, ids=ids, dir=direction)
     return _finish(_rows(conn, query, params), page)
 
 
@@ -384,14 +331,5 @@ def reminders(conn: psycopg.Connection, tenant: str | None, status: str, when: s
     ids, params = _merged_ids("analytics.payment_reminders", "r", "scheduled_for", desc,
                               _partitions(conn, "analytics.payment_reminders", tenant, statuses), common,
                               page, PAGE_SIZE)
-    query = sql.SQL("""
-        select r.id, r.user_id, r.scheduled_for, r.offset_days, r.status, r.reason, r.phone, r.updated_at,
-               r.invoice_id, i.invoice_number, i.zoho_invoice_id, i.status as invoice_status, i.due_date,
-               i.balance, i.currency_code, r.customer_id, c.customer_name, c.primary_phone,
-               c.primary_phone_source
-        from ({ids}) p
-        join analytics.payment_reminders r on r.id = p.id
-        left join analytics.invoices_cache i on i.id = r.invoice_id
-        left join analytics.customers_cache c on c.id = r.customer_id
-        order by p.scheduled_for {dir}, p.id {dir}""").format(ids=ids, dir=sql.SQL("desc" if desc else "asc"))
+    query = sql.SQL(load_sql("reminders_page")).format(ids=ids, dir=sql.SQL("desc" if desc else "asc"))
     return _finish(_rows(conn, query, params), page)
