@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from .limits import normalize_plan
 from .sandbox import Sandbox
 
 
@@ -28,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--daily", type=int, default=5000,
                     help="daily budget per organisation (default 5000, Zoho's Professional plan, so that "
                          "repeated `make run`s against one long-lived sandbox do not exhaust it)")
+    ap.add_argument("--plan", action="append", default=[], metavar="[ORG=]PLAN",
+                    help="Zoho plan: free, standard, professional, premium (or elite, ultimate) or a daily limit; "
+                         "PLAN alone for every organisation, ORG=PLAN for one (ORG = index, organization_id or "
+                         "user_id); repeatable, later ones win; overrides --daily (and --no-limits' daily part) "
+                         "for the organisations it names")
+    ap.add_argument("--rate-window", type=float, default=60.0,
+                    help="seconds of the per-minute limit's rolling window (Zoho: 60)")
     ap.add_argument("--max-concurrent", type=int, default=10)
     ap.add_argument("--retry-after", action="store_true", help="send Retry-After on 429 (Zoho does not document it)")
     ap.add_argument("--duplicate-invoices", action="store_true")
@@ -36,16 +44,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-level", default=os.environ.get("ZOHO_SANDBOX_LOG_LEVEL", "WARNING"),
                     help="DEBUG logs one line per request (stderr)")
     args = ap.parse_args(argv)
+    plans: dict = {}
+    for item in args.plan:
+        org, sep, plan = item.rpartition("=")
+        try:
+            normalize_plan(plan)
+        except ValueError as e:
+            ap.error(f"--plan {item}: {e}")
+        if not sep:  # every organisation: replaces whatever came before
+            plans = {i: plan for i in range(args.orgs)}
+        else:
+            key = int(org) if org.isdigit() and int(org) < args.orgs else org
+            plans.pop(key, None)  # keep the order of the options: later ones win
+            plans[key] = plan
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     off = args.no_limits
     t0 = time.perf_counter()
-    sb = Sandbox(seed=args.seed, orgs=args.orgs, contacts_per_org=args.contacts, invoices_per_org=args.invoices,
-                 per_minute_limit=None if off else args.per_minute, daily_limit=None if off else args.daily,
-                 max_concurrent=None if off else args.max_concurrent, host=args.host, port=args.port,
-                 today=args.today, retry_after=args.retry_after, duplicate_invoices=args.duplicate_invoices,
-                 latency=args.latency)
+    try:
+        sb = Sandbox(seed=args.seed, orgs=args.orgs, contacts_per_org=args.contacts,
+                     invoices_per_org=args.invoices, per_minute_limit=None if off else args.per_minute,
+                     daily_limit=None if off else args.daily, max_concurrent=None if off else args.max_concurrent,
+                     host=args.host, port=args.port, today=args.today, retry_after=args.retry_after,
+                     duplicate_invoices=args.duplicate_invoices, latency=args.latency,
+                     rate_window=args.rate_window, plans=plans or None)
+    except KeyError as e:  # --plan ORG=... names no organisation
+        ap.error(f"--plan: {e.args[0]}")
     sb.start()
     logging.getLogger("zoho_sandbox").info("built in %.1fs; serving %s", time.perf_counter() - t0, sb.url)
     if args.info_file:

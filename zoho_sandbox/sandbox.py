@@ -14,7 +14,7 @@ from .clock import UTC, Clock
 from .data import NotFound, OrgStore, Settings
 from .faults import Faults
 from .generator import Org, make_orgs
-from .limits import RateLimits
+from .limits import PLANS, RateLimits, normalize_plan
 from .server import SandboxHTTPServer
 
 
@@ -44,6 +44,9 @@ class Sandbox:
     ``user_ids`` names the first organisations (tenants whose names hold quotes, semicolons or any
     Unicode); ``rate_window`` is the length in seconds of the per-minute limit's rolling window
     (Zoho: 60; a test may shrink it so that the limit binds without waiting whole minutes).
+    ``plans`` gives organisations a Zoho plan (``free``, ``standard``, ``professional``, ``premium``, or
+    an explicit daily limit): a mapping ``{org: plan}`` (org = index, organization_id or user_id) or
+    one plan for every organisation; organisations without one get ``daily_limit``.
     """
 
     def __init__(self, seed: int = 7, orgs: int = 2, contacts_per_org: int = 300, invoices_per_org: int = 2000,
@@ -53,7 +56,7 @@ class Sandbox:
                  retry_after: bool = False, rate_headers_on_429: bool = False, empty_as_blank: bool = True,
                  duplicate_invoices: bool = False, duplicate_count: int = 2, latency: float = 0.0,
                  max_call_records: int = 200_000, user_ids: Sequence[str] | None = None,
-                 rate_window: float = 60.0) -> None:
+                 rate_window: float = 60.0, plans=None) -> None:
         self.seed = seed
         self.host, self._port = host, port
         self.clock = Clock()
@@ -80,6 +83,8 @@ class Sandbox:
         self.faults = Faults()
         self.limits = RateLimits(self.clock, {k: s.fmt for k, s in self._stores.items()}, per_minute_limit,
                                  daily_limit, max_concurrent, rate_window)
+        if plans is not None:
+            self.set_plans(plans)
         self.tokens = TokenRegistry(self.clock, self.organizations, lambda: self.url, token_ttl, token_limit)
         self.retry_after = retry_after
         self.rate_headers_on_429 = rate_headers_on_429
@@ -165,6 +170,7 @@ class Sandbox:
     def info(self) -> dict:
         return {"port": self._port, "url": self.url, "organizations": [o.as_dict() for o in self.organizations],
                 "settings": {"per_minute_limit": self.limits.per_minute, "daily_limit": self.limits.daily,
+                             "plans": self.plans(),
                              "max_concurrent": self.limits.max_concurrent, "rate_window": self.limits.window,
                              "token_limit": self.tokens.token_limit,
                              "token_ttl": self.tokens.ttl, "retry_after": self.retry_after,
@@ -186,14 +192,28 @@ class Sandbox:
     max_concurrent = property(lambda self: self.limits.max_concurrent,
                               lambda self, v: setattr(self.limits, "max_concurrent", v))
 
+
+    @property
+    def rate_window(self) -> float:
+        return self.limits.window
+
+    @rate_window.setter
+    def rate_window(self, seconds: float) -> None:
+        seconds = float(seconds)
+        if not seconds > 0:
+            raise ValueError("rate_window must be a positive number of seconds")
+        self.limits.window = seconds
+
     KNOBS = ("duplicate_invoices", "duplicate_count", "empty_as_blank", "per_minute_limit", "daily_limit",
-             "max_concurrent", "retry_after", "rate_headers_on_429", "latency")
+             "max_concurrent", "retry_after", "rate_headers_on_429", "latency", "rate_window")
 
     def configure(self, **knobs) -> None:
-        """Set several knobs at once (also ``token_limit``, ``token_ttl``); unknown names raise."""
+        """Set several knobs at once (also ``token_limit``, ``token_ttl``, ``plans``); unknown names raise."""
         for k, v in knobs.items():
             if k in self.KNOBS:
                 setattr(self, k, v)
+            elif k == "plans":
+                self.set_plans(v)
             elif k in ("token_limit", "token_ttl"):
                 setattr(self.tokens, "ttl" if k == "token_ttl" else k, v)
             else:
@@ -209,7 +229,60 @@ class Sandbox:
         self.limits.exhaust_daily(self.org(org).organization_id)
 
     def usage(self, org) -> dict:
+        """``{last_minute, today, in_flight, code_45, day, plan, limit, remaining, reset}`` for the
+        organisation's current Zoho day (``today`` counts calls, other integrations' included)."""
         return self.limits.usage(self.org(org).organization_id)
+
+    # ------------------------------------------------------------------ plans and Zoho days
+    def _org_ids(self, org) -> list[str]:
+        return [o.organization_id for o in self.organizations] if org is None else [self.org(org).organization_id]
+
+    def set_plan(self, org, plan):
+        """Give ``org`` (None: every organisation) a plan: ``free``/``standard``/``professional``/
+        ``premium`` (also ``elite``, ``ultimate``), a positive daily limit, or None (back to
+        ``daily_limit``). Takes effect at once, for the current day too. Returns the plan as stored."""
+        plan = normalize_plan(plan)
+        for oid in self._org_ids(org):
+            self.limits.set_plan(oid, plan)
+        return plan
+
+    def set_plans(self, plans) -> None:
+        """``{org: plan}`` (applied in order; later entries win), or one plan for every organisation.
+        Nothing changes when any entry is invalid."""
+        if not isinstance(plans, dict):
+            plans = {None: plans}
+        checked = []
+        for org, plan in plans.items():
+            if isinstance(org, str) and org.isdigit() and len(org) < 6:  # an index sent as a JSON key
+                org = int(org)
+            checked.append((self._org_ids(org), normalize_plan(plan)))
+        for ids, plan in checked:
+            for oid in ids:
+                self.limits.set_plan(oid, plan)
+
+    def plan(self, org):
+        """The organisation's plan as set (a name or a daily limit), None when it has none."""
+        return self.limits.plans.get(self.org(org).organization_id)
+
+    def plans(self) -> dict:
+        """``{organization_id: {"plan", "daily_limit", "max_concurrent"}}`` for every organisation."""
+        return {oid: {"plan": self.limits.plans.get(oid), "daily_limit": self.limits.daily_of(oid),
+                      "max_concurrent": self.limits.concurrent_of(oid)} for oid in self._org_ids(None)}
+
+    def spend_daily(self, org, n: int) -> int:
+        """Count ``n`` calls of another integration against the organisation's day (at most what is
+        left of its budget); ``X-Rate-Limit-Remaining`` drops by as many. Returns how many counted."""
+        return self.limits.spend_daily(self.org(org).organization_id, n)
+
+    def end_day(self, org=None) -> dict:
+        """Start the next Zoho day now for ``org`` (None: every organisation) without moving any
+        clock: the daily counter restarts at 0 and the reset moment becomes the next local midnight
+        after that. Returns ``{organization_id: the new day's number}``."""
+        return {oid: self.limits.end_day(oid) for oid in self._org_ids(org)}
+
+    def day_history(self, org) -> list[dict]:
+        """``[{day, calls, limit, code_45}]``: the organisation's ended days, then the current one."""
+        return self.limits.day_history(self.org(org).organization_id)
 
     def expire_tokens(self) -> int:
         """Invalidate every access token issued so far; returns how many."""
@@ -324,4 +397,4 @@ class Sandbox:
             s.delete_invoice(invoice_id)
 
 
-__all__ = ["Sandbox", "Call", "NotFound"]
+__all__ = ["PLANS", "Call", "NotFound", "Sandbox"]

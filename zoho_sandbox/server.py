@@ -124,7 +124,7 @@ class Api:
                 if delay > 0:
                     time.sleep(delay)
                 resp = produce()
-                if resp.status == 200 and org_id is not None:
+                if org_id is not None:  # every answer counted against the budget: 200, 400 code 2, 404
                     resp.headers.update(self.sb.limits.headers(org_id))
             finally:
                 if org_id is not None:
@@ -144,7 +144,8 @@ class Api:
                             {"Content-Type": "text/html"})
         elif kind in ("throttle_44", "throttle_1070", "daily_45"):
             code = int(kind.rsplit("_", 1)[1])
-            resp = self.too_many(rejection(code, self.sb.limits.daily, 60 if code == 44 else 1), org_id)
+            limit = self.sb.limits.daily_of(org_id) if org_id is not None else self.sb.limits.daily
+            resp = self.too_many(rejection(code, limit, 60 if code == 44 else 1), org_id)
         elif kind == "expire_tokens":
             self.sb.tokens.expire_all()
             resp = error(401, 57, MSG_57)
@@ -156,6 +157,8 @@ class Api:
 
     def too_many(self, rej, org_id: str | None) -> Response:
         resp = error(429, rej.code, rej.message)
+        if rej.code == 45 and org_id:
+            self.sb.limits.count_code_45(org_id)
         if self.sb.retry_after:
             resp.headers["Retry-After"] = str(rej.retry_after)
         if self.sb.rate_headers_on_429 and org_id:
@@ -231,6 +234,12 @@ class Api:
         return ok({"invoice": store.invoices.detail(store.invoices.row(invoice_id))})
 
 
+def required(body: dict, key: str):
+    if body.get(key) is None:
+        raise ValueError(f"{key!r} is required")
+    return body[key]
+
+
 class Control:
     """``/_sandbox/...``: the Python control API as JSON, for a sandbox in another process."""
 
@@ -276,6 +285,25 @@ class Control:
             if key == ("POST", "exhaust_daily"):
                 sb.exhaust_daily_budget(body["org_id"])
                 return Response(200, {"ok": True})
+            if key == ("GET", "plans"):
+                return Response(200, {"plans": sb.plans()})
+            if key in (("POST", "plans"), ("POST", "set_plan")):
+                if "plan" not in body:
+                    raise ValueError("'plan' is required (a plan name, a daily limit, or null)")
+                sb.set_plan(body.get("org_id"), body["plan"])
+                return Response(200, {"plans": sb.plans()})
+            if key == ("POST", "spend_daily"):
+                org = required(body, "org_id")
+                spent = sb.spend_daily(org, required(body, "n"))
+                return Response(200, {"spent": spent, "usage": sb.usage(org)})
+            if key == ("POST", "end_day"):
+                return Response(200, {"days": sb.end_day(body.get("org_id"))})
+            if key == ("GET", "usage"):
+                return Response(200, sb.usage(required(params, "org_id")))
+            if key == ("GET", "day_history"):
+                org = required(params, "org_id")
+                return Response(200, {"organization_id": sb.org(org).organization_id,
+                                      "days": sb.day_history(org)})
             if parts and parts[0] == "orgs" and len(parts) >= 3:
                 return self.data(method, parts[1], parts[2], parts[3:], body)
         except (KeyError, ValueError, TypeError) as e:
