@@ -8,17 +8,19 @@ Command line (runs a command with the variables added, so no secret is ever prin
 
     python dbt_project/dbt_env.py [--uri URI] -- dbt build --project-dir dbt_project ...
 
-Without ``--uri`` the connection comes from ``AIRFLOW_CONN_WAREHOUSE_DEFAULT`` (URI or JSON form).
-Standard library only: importable without Airflow or the ``zoho`` package.
+Without ``--uri`` the connection comes from ``AIRFLOW_CONN_WAREHOUSE_DEFAULT`` (URI or JSON form),
+read by ``zoho.warehouse.connection`` as everywhere else: the ``zoho`` package must be importable
+(``plugins/`` on ``PYTHONPATH``, as ``scripts/with-env`` and the Airflow image set it, or installed).
+Airflow is not needed.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-CONN_VARIABLE = "AIRFLOW_CONN_WAREHOUSE_DEFAULT"
+from zoho.warehouse.connection import uri_from_env
+
 SCHEMES = ("postgres", "postgresql")
 
 
@@ -39,22 +41,6 @@ def env_for_uri(uri: str) -> dict[str, str]:
     }
 
 
-def uri_from_connection(value: str) -> str:
-    """An Airflow connection in URI or JSON form → a URI (JSON ``schema`` is the database)."""
-    value = value.strip()
-    if not value.startswith("{"):
-        return value
-    conn = json.loads(value)
-    auth = ""
-    if conn.get("login"):
-        auth = quote(conn["login"], safe="")
-        if conn.get("password"):
-            auth += ":" + quote(conn["password"], safe="")
-        auth += "@"
-    port = f":{conn['port']}" if conn.get("port") else ""
-    return f"postgresql://{auth}{conn.get('host') or 'localhost'}{port}/{conn.get('schema') or ''}"
-
-
 def main(argv: list[str]) -> int:
     uri = None
     if argv[:1] == ["--uri"] and len(argv) >= 2:
@@ -65,10 +51,11 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     if uri is None:
-        if not os.environ.get(CONN_VARIABLE):
-            print(f"{CONN_VARIABLE} is not set and no --uri was given", file=sys.stderr)
+        try:
+            uri = uri_from_env()
+        except RuntimeError as exc:
+            print(f"{exc}, or pass --uri", file=sys.stderr)
             return 2
-        uri = uri_from_connection(os.environ[CONN_VARIABLE])
     os.execvpe(argv[0], argv, {**os.environ, **env_for_uri(uri)})
     return 127  # not reached
 

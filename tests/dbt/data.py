@@ -1,4 +1,5 @@
-"""Realistic Zoho Books records (shapes of zoho-books-api.md §3-§5) for two tenants."""
+"""Realistic Zoho Books records (shapes of docs/ZOHO_API.md sections 3 to 5: contacts, contact persons,
+invoices) for two tenants."""
 from __future__ import annotations
 
 from tests.dbt.conftest import land_contact, land_invoice

@@ -15,6 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.dbt.conftest import connect, land_contact
+from tests.reminders.marts import MARTS, create_marts
 from tests.dbt.data import (ACME, BOWMAN, GB_SHOP, GLOBEX, GONE, LATE, QUIET, SUPPLIER, TWICE, ZYLKER,
                             contact, land_all, person)
 
@@ -173,6 +174,34 @@ def test_keys_and_spec_indexes_exist(scenario, dbt_db):
     } <= indexes
     assert {("analytics.customers_cache", "p"), ("analytics.invoices_cache", "p"),
             ("analytics.invoices_cache", "f")} <= constraints
+
+
+def _shape(uri: str) -> dict[str, list[tuple]]:
+    """The marts' columns (order, type, NOT NULL), constraints and indexes (without generated names)."""
+    tables = [f"analytics.{name}" for name in MARTS]
+    with connect(uri) as conn:
+        return {
+            "columns": conn.execute(
+                "select attrelid::regclass::text, attname, format_type(atttypid, atttypmod), attnotnull "
+                "from pg_attribute where attrelid = any(%s::regclass[]) and attnum > 0 and not attisdropped "
+                "order by attrelid::regclass::text, attnum", (tables,)).fetchall(),
+            "constraints": conn.execute(
+                "select conrelid::regclass::text, contype::text, pg_get_constraintdef(oid) from pg_constraint "
+                "where conrelid = any(%s::regclass[]) order by 1, 2, 3", (tables,)).fetchall(),
+            "indexes": conn.execute(
+                "select indrelid::regclass::text, regexp_replace(pg_get_indexdef(indexrelid), ' INDEX \\S+ ON ', "
+                "' INDEX ON ') from pg_index where indrelid = any(%s::regclass[]) order by 1, 2", (tables,)).fetchall(),
+        }
+
+
+def test_the_reminder_tests_create_the_marts_dbt_builds(scenario, dbt_db, make_database):
+    """tests/reminders/marts.py creates the marts from the dbt contract, without dbt: the same
+    tables as dbt's build (after incremental runs and full refreshes)."""
+    uri, _ = dbt_db
+    from_contract = make_database("contract", migrate=False)
+    with connect(from_contract) as conn:
+        create_marts(conn)
+    assert _shape(from_contract) == _shape(uri)
 
 
 def test_customers_are_deduplicated_and_only_customers(scenario):

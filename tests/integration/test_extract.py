@@ -7,43 +7,17 @@ import threading
 
 import pytest
 
+from tests.helpers import client_for, rows, scalar, sync
 from zoho.books import errors
 from zoho.warehouse import connection as warehouse
-from zoho.books.client import ZohoBooksClient
 from zoho.sync.extract import Tenant, TenantBusyError, sync_tenant
 from zoho.rules.phones import needs_contact_persons
 
 pytestmark = pytest.mark.integration
 
 
-# The sandbox's limits are off in this module, so the client's own limiter is opened up too: these
-# tests are about what lands, not pacing (tests/client covers the limiter).
-FAST = {"requests_per_minute": 100_000, "max_concurrent": 8}
-
-
-def client_for(sb, org, **overrides) -> ZohoBooksClient:
-    conn = sb.airflow_connection(org)
-    return ZohoBooksClient.from_connection_fields(conn["login"], conn["password"],
-                                                 {**conn["extra"], **FAST, **overrides}, tenant=org.user_id)
-
-
 def org_of(sb, i):
     return sb.organizations[i]
-
-
-def sync(sb, uri, org, mode, **client_overrides):
-    client = client_for(sb, org, **client_overrides)
-    result = sync_tenant(client, uri, Tenant(org.user_id, org.country), mode, run_id=f"test-{mode}")
-    return result, client
-
-
-def q(uri, sql, *params):
-    with warehouse.connect(uri) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def scalar(uri, sql, *params):
-    return q(uri, sql, *params)[0][0]
 
 
 def live_customers(sb, org):
@@ -66,32 +40,32 @@ def test_first_nightly_run_lands_every_customer_person_and_invoice_of_two_tenant
         invoices = sb.invoices(org.organization_id)
         assert scalar(uri, "select count(*) from zoho_raw.contacts where user_id = %s and contact_type = 'customer' "
                            "and not is_deleted", org.user_id) == len(customers)
-        landed_invoices = {r[0] for r in q(uri, "select invoice_id from zoho_raw.invoices where user_id = %s",
-                                           org.user_id)}
+        landed_invoices = {r[0] for r in rows(uri, "select invoice_id from zoho_raw.invoices where user_id = %s",
+                                              org.user_id)}
         assert landed_invoices == {i["invoice_id"] for i in invoices}
         # persons: landed for exactly the contacts the phone rule needs them for
         needing = {c["contact_id"]: c for c in customers if needs_contact_persons(c, org.country)}
         expected_persons = {p["contact_person_id"] for cid in needing
                             for p in sb.contact_persons(org.organization_id, cid)}
-        landed_persons = {r[0] for r in q(uri, "select contact_person_id from zoho_raw.contact_persons "
-                                                "where user_id = %s", org.user_id)}
+        landed_persons = {r[0] for r in rows(uri, "select contact_person_id from zoho_raw.contact_persons "
+                                                  "where user_id = %s", org.user_id)}
         assert expected_persons <= landed_persons
         contacts_result = result.entities[0]
         assert contacts_result.person_calls == len(needing)
-        meta = q(uri, "select entity, status, watermark is not null, last_mode from zoho_sync.sync_metadata "
-                      "where user_id = %s order by entity", org.user_id)
+        meta = rows(uri, "select entity, status, watermark is not null, last_mode from zoho_sync.sync_metadata "
+                         "where user_id = %s order by entity", org.user_id)
         assert meta == [("contacts", "success", True, "full"), ("invoices", "success", True, "full")]
 
 
 def test_second_nightly_run_writes_nothing_when_nothing_changed(env):
     sb, uri = env
     org = org_of(sb, 0)
-    before = q(uri, "select contact_id, _synced_at from zoho_raw.contacts where user_id = %s order by 1", org.user_id)
+    before = rows(uri, "select contact_id, _synced_at from zoho_raw.contacts where user_id = %s order by 1", org.user_id)
     result, _ = sync(sb, uri, org, "full")
     assert [e.upserted for e in result.entities] == [0, 0]
     assert [e.person_calls for e in result.entities] == [0, 0]
-    assert q(uri, "select contact_id, _synced_at from zoho_raw.contacts where user_id = %s order by 1",
-             org.user_id) == before
+    assert rows(uri, "select contact_id, _synced_at from zoho_raw.contacts where user_id = %s order by 1",
+                org.user_id) == before
 
 
 def test_incremental_run_fetches_only_changed_records(env):
@@ -117,8 +91,8 @@ def test_incremental_run_fetches_only_changed_records(env):
     assert list_calls.get("list_invoices", 0) <= math.ceil(len(changed_invoices) / 200) + 1
     needing = [c for c in changed_contacts if needs_contact_persons(c, org.country)]
     assert contacts.person_calls == len(needing)
-    names = dict(q(uri, "select contact_id, payload->>'contact_name' from zoho_raw.contacts where user_id = %s",
-                   org.user_id))
+    names = dict(rows(uri, "select contact_id, payload->>'contact_name' from zoho_raw.contacts where user_id = %s",
+                      org.user_id))
     assert all(names[c["contact_id"]].endswith("(renamed)") for c in changed_contacts)
 
 
@@ -157,8 +131,8 @@ def test_listing_that_fails_halfway_flags_nothing_and_a_retry_converges(env):
     assert org.user_id in str(info.value)
     assert scalar(uri, "select is_deleted from zoho_raw.invoices where user_id = %s and invoice_id = %s",
                   org.user_id, victim) is False
-    status, error = q(uri, "select status, last_error from zoho_sync.sync_metadata where user_id = %s "
-                           "and entity = 'invoices'", org.user_id)[0]
+    status, error = rows(uri, "select status, last_error from zoho_sync.sync_metadata where user_id = %s "
+                              "and entity = 'invoices'", org.user_id)[0]
     assert status == "failed" and "ServerError" in error
     sb.faults.clear()
     sync(sb, uri, org, "full")
@@ -167,8 +141,8 @@ def test_listing_that_fails_halfway_flags_nothing_and_a_retry_converges(env):
     assert scalar(uri, "select payload->>'reference_number' from zoho_raw.invoices where user_id = %s "
                        "and invoice_id = %s", org.user_id, renamed) == "late change"
     live = {i["invoice_id"] for i in sb.invoices(org_id)}
-    landed = {r[0] for r in q(uri, "select invoice_id from zoho_raw.invoices where user_id = %s and not is_deleted",
-                              org.user_id)}
+    landed = {r[0] for r in rows(uri, "select invoice_id from zoho_raw.invoices where user_id = %s and not is_deleted",
+                                 org.user_id)}
     assert landed == live
 
 
@@ -235,8 +209,8 @@ def test_unreadable_records_are_quarantined_and_the_rest_loads(env):
     sb.update_invoice(org_id, good, reference_number="fine")
     result, _ = sync(sb, uri, org, "incremental")
     assert result.entities[1].rejected == 2
-    rejected = dict(q(uri, "select zoho_id, reason from zoho_sync.rejected_records where user_id = %s "
-                           "and entity = 'invoices'", org.user_id))
+    rejected = dict(rows(uri, "select zoho_id, reason from zoho_sync.rejected_records where user_id = %s "
+                              "and entity = 'invoices'", org.user_id))
     assert "total" in rejected[bad_amount] and "due_date" in rejected[bad_date]
     assert scalar(uri, "select payload->>'reference_number' from zoho_raw.invoices where user_id = %s "
                        "and invoice_id = %s", org.user_id, good) == "fine"

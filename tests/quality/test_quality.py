@@ -1,6 +1,6 @@
 """The quality gate (Great Expectations) against a real Postgres: one broken invariant per case.
 
-The marts are built from ``tests/reminders/marts_ddl.sql`` and then stripped of their keys and
+The marts are built from the dbt contract (``tests.reminders.marts.create_marts``) and then stripped of their keys and
 NOT NULL constraints, so that every invariant can be broken on purpose: the gate is the second line
 behind dbt's enforced contract and has to catch what the constraints would.
 """

@@ -1,4 +1,5 @@
-"""Shared helpers of the fault suite: clients on the sandbox, row checksums, the tenant lock.
+"""Shared helpers of the fault suite: row checksums, the tenant lock (clients on the sandbox, a
+tenant's sync and queries are in tests/helpers.py, shared with tests/integration).
 
 Row checksums: every row of a table is reduced to the md5 of its ``to_jsonb`` minus the columns
 that legitimately differ between two runs over the same data (load timestamps such as
@@ -16,12 +17,6 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from zoho.warehouse import connection as warehouse
-from zoho.books.client import ZohoBooksClient
-from zoho.sync.extract import Tenant, sync_tenant
-
-# The sandbox's limits are off in most fault tests and the client's are opened up accordingly: the
-# faults, not the pacing, are under test (tests/reliability/test_many_tenants.py covers pacing).
-FAST = {"requests_per_minute": 100_000, "max_concurrent": 5, "backoff_base": 0.05, "timeout": 5.0}
 
 # Columns that record when a row was loaded, not what it says.
 LOAD_TIMESTAMPS = ("_synced_at", "persons_synced_at", "deleted_at", "checked_at", "rejected_at",
@@ -38,32 +33,6 @@ RAW_TABLES = (
 # sync_metadata: what the state says (watermark, status, mode, error, missing customers); the
 # counters describe one run's work (a retry upserts less than a first try) and are not compared.
 METADATA_COLUMNS = ("entity", "watermark", "status", "last_mode", "last_error", "missing_customers")
-
-
-def client_for(sb, org, tenant=None, **overrides) -> ZohoBooksClient:
-    """A client for one sandbox organisation, built like the Airflow hook builds it (``tenant``
-    labels its errors and logs; default: the organisation's user_id)."""
-    conn = sb.airflow_connection(org)
-    return ZohoBooksClient.from_connection_fields(conn["login"], conn["password"],
-                                                 {**conn["extra"], **FAST, **overrides},
-                                                 tenant=tenant or str(org.user_id))
-
-
-def sync(sb, uri, org, mode, label=None, *, client=None, run_id=None, **overrides):
-    """``sync_tenant`` for one organisation under the tenant ``label`` (default: its user_id)."""
-    label = label or org.user_id
-    client = client or client_for(sb, org, tenant=label, **overrides)
-    result = sync_tenant(client, uri, Tenant(label, org.country), mode, run_id=run_id or f"test-{mode}")
-    return result, client
-
-
-def rows(uri, query, *params):
-    with warehouse.connect(uri) as conn:
-        return conn.execute(query, params).fetchall()
-
-
-def scalar(uri, query, *params):
-    return rows(uri, query, *params)[0][0]
 
 
 def table_checksums(uri, table: str, key: str, user_id: str, drop: Iterable[str] = ()) -> dict[str, str]:

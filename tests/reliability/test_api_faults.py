@@ -22,7 +22,8 @@ import pytest
 
 from zoho.books import errors
 
-from .helpers import assert_same_state, raw_state, rows, scalar, sync
+from tests.helpers import rows, scalar, sync
+from .helpers import assert_same_state, raw_state
 
 pytestmark = [pytest.mark.integration]
 

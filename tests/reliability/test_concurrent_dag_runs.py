@@ -20,7 +20,8 @@ import pytest
 
 from .dag_runner import SUMMARY
 from .dagrun import RUNNER
-from .helpers import assert_same_state, mart_state, scalar
+from tests.helpers import scalar
+from .helpers import assert_same_state, mart_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ import pytest
 
 from zoho.warehouse import connection as warehouse
 
-from .helpers import assert_same_state, client_for, raw_state, sync, tenant_lock_pids
+from tests.helpers import client_for, sync
+from .helpers import assert_same_state, raw_state, tenant_lock_pids
 
 pytestmark = [pytest.mark.integration]
 

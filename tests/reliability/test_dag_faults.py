@@ -16,7 +16,8 @@ import pytest
 from zoho.warehouse import connection as warehouse
 
 from .dagrun import BROKEN, CLEAN, FAULTED, TWINS
-from .helpers import assert_ids_follow_the_formula, assert_same_state, rows
+from tests.helpers import rows
+from .helpers import assert_ids_follow_the_formula, assert_same_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -17,7 +17,8 @@ from zoho.books import ratelimit
 from zoho.books.client import parse_timestamp
 from zoho.sync.extract import OVERLAP
 
-from .helpers import assert_same_state, raw_state, rows, scalar, sync
+from tests.helpers import rows, scalar, sync
+from .helpers import assert_same_state, raw_state
 
 pytestmark = [pytest.mark.integration]
 

@@ -25,7 +25,8 @@ import pytest
 
 from zoho.warehouse import connection as warehouse
 
-from .helpers import BackendKiller, assert_same_state, raw_state, rows, scalar, sync, tenant_lock_pids, wait_until
+from tests.helpers import rows, scalar, sync
+from .helpers import BackendKiller, assert_same_state, raw_state, tenant_lock_pids, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -125,7 +126,7 @@ def test_task_process_killed_mid_run_then_the_cleared_task_converges(env, where)
     # clearing the task: a new run gets the lock without waiting (a short lock timeout proves it)
     from zoho.sync.extract import Tenant, sync_tenant
 
-    from .helpers import client_for
+    from tests.helpers import client_for
 
     sync_tenant(client_for(sb, org, tenant=label), uri, Tenant(label, org.country), "full",
                 run_id="killed-run", lock_timeout_s=5)

@@ -32,7 +32,7 @@ from zoho.books import ratelimit
 from zoho.books.client import ZohoBooksClient
 from zoho.sync.extract import Tenant, sync_tenant
 
-from .helpers import scalar
+from tests.helpers import scalar
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,22 +1,30 @@
 """Test data for the marts ``analytics.customers_cache`` / ``analytics.invoices_cache``.
 
-The tables come from ``marts_ddl.sql`` (a stand-in for the dbt build with docs/CONTRACT.md's columns); rows
-are written with the ids dbt gives them (``md5(user_id || '|' || zoho_id)`` read as a uuid).
-Shared by ``tests/reminders`` and ``tests/quality``.
+The tables are created from the dbt contract of the marts (``_marts__models.yml``: the columns in
+order with their types and NOT NULL constraints, the keys, the foreign key, and the indexes of the
+models' config), the same contract dbt enforces when it builds them, without a dbt run;
+tests/dbt/test_marts.py checks that what dbt builds is what :func:`marts_ddl` creates. Rows are written
+with the ids dbt gives them (``md5(user_id || '|' || zoho_id)`` read as a uuid).
+Shared by ``tests/reminders``, ``tests/quality`` and ``tests/verify``.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-MARTS_DDL = Path(__file__).with_name("marts_ddl.sql")
+MARTS_YML = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts" / "_marts__models.yml"
+SCHEMA = "analytics"  # the marts' schema in dbt_project.yml, used verbatim (macros/generate_schema_name.sql)
+MARTS = ("customers_cache", "invoices_cache")  # in the order of their foreign key
 
 CUSTOMER_DEFAULTS = {
     "customer_name": None, "company_name": None, "email": None, "phone": None, "mobile": None,
@@ -38,8 +46,48 @@ def reminder_uuid(invoice_id: uuid.UUID, offset_days: int) -> uuid.UUID:
     return uuid.UUID(hashlib.md5(f"{invoice_id}|{offset_days}".encode()).hexdigest())
 
 
+@cache
+def marts_ddl() -> sql.Composed:
+    """``create schema`` / ``create table`` / ``create index`` of the marts, from their dbt contract."""
+    models = {model["name"]: model for model in yaml.safe_load(MARTS_YML.read_text())["models"]}
+    statements = [sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA))]
+    for name in MARTS:
+        model = models[name]
+        table = sql.Identifier(SCHEMA, name)
+        items = [sql.SQL("{} {}{}").format(
+                     sql.Identifier(column["name"]), sql.SQL(column["data_type"]),
+                     sql.SQL(" not null" if any(c["type"] == "not_null" for c in column.get("constraints", []))
+                             else ""))
+                 for column in model["columns"]]
+        for constraint in model.get("constraints", []):
+            items.append(_table_constraint(constraint))
+        statements.append(sql.SQL("create table {} ({})").format(table, sql.SQL(", ").join(items)))
+        for index in model.get("config", {}).get("indexes", []):
+            statements.append(sql.SQL("create index on {} ({})").format(
+                table, sql.SQL(", ").join(map(sql.Identifier, index["columns"]))))
+    return sql.SQL(";\n").join(statements)
+
+
+def _table_constraint(constraint: dict) -> sql.Composable:
+    """A model-level constraint of the contract (unnamed ones get Postgres' default names, as in dbt)."""
+    def names(columns):
+        return sql.SQL(", ").join(map(sql.Identifier, columns))
+
+    name = sql.SQL("constraint {} ").format(sql.Identifier(constraint["name"])) if "name" in constraint else sql.SQL("")
+    if constraint["type"] == "primary_key":
+        return sql.SQL("{}primary key ({})").format(name, names(constraint["columns"]))
+    if constraint["type"] == "unique":
+        return sql.SQL("{}unique ({})").format(name, names(constraint["columns"]))
+    if constraint["type"] == "foreign_key":
+        to = re.fullmatch(r"ref\('(\w+)'\)", constraint["to"]).group(1)
+        return sql.SQL("{}foreign key ({}) references {} ({})").format(
+            name, names(constraint["columns"]), sql.Identifier(SCHEMA, to), names(constraint["to_columns"]))
+    raise ValueError(f"constraint type {constraint['type']!r} of the marts' contract is not supported here")
+
+
 def create_marts(conn: psycopg.Connection) -> None:
-    conn.execute(MARTS_DDL.read_text())
+    """The two (empty) marts, as dbt's contract defines them (a few milliseconds)."""
+    conn.execute(marts_ddl())
 
 
 def truncate(conn: psycopg.Connection) -> None:
@@ -68,6 +116,7 @@ def add_invoice(conn: psycopg.Connection, user_id: str, zoho_invoice_id: str, zo
 
 
 def _insert(conn: psycopg.Connection, table: str, row: dict) -> None:
+    row.setdefault("updated_at", datetime.now(timezone.utc))  # not null, and dbt's tables have no defaults
     conn.execute(
         sql.SQL("insert into {} ({}) values ({})").format(
             sql.Identifier("analytics", table), sql.SQL(", ").join(map(sql.Identifier, row)),

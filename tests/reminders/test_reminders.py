@@ -178,7 +178,8 @@ def test_each_eligible_status_gets_a_reminder(conn, status):
     ("no_customer", True, ("skipped", "no_customer", None)),
     ("no_phone", True, ("skipped", "no_phone", None)),
     ("blank_phone", True, ("skipped", "no_phone", None)),
-    # created skipped, then cancelled by the same run (SPEC: reminders of a deleted customer are cancelled)
+    # created skipped, then cancelled by the same run (docs/CONTRACT.md "Reminder policy": a deleted customer's
+    # reminders are cancelled)
     ("customer_deleted", True, ("cancelled", "customer_deleted", None)),
     ("ok", False, ("skipped", "quality_gate_failed", None)),
     # precedence: the gate first, then no_customer, customer_deleted, no_phone

@@ -1,6 +1,6 @@
 -- Synthetic warehouse at the scale the page must stay fast on: one tenant with 250,000 invoices
 -- over 25,000 customers (plus a small second tenant), and the reminders of a few months of runs.
--- Table shapes come from tests/reminders/marts_ddl.sql (the dbt marts' columns and indexes) and the
+-- Table shapes come from the dbt marts' contract (tests/reminders/marts.py: columns and indexes) and the
 -- Alembic migrations (payment_reminders, zoho_sync.*).
 insert into analytics.customers_cache (id, user_id, zoho_customer_id, customer_name, company_name, email, phone,
                                        mobile, primary_phone, primary_phone_source, contact_persons, status,

@@ -1,5 +1,6 @@
 -- One row per customer of a tenant (user_id, contact_id): the deduplicated customer with its
--- primary phone chosen by the SPEC rule from the E.164 numbers normalised at load time, the
+-- primary phone chosen by the rule of docs/CONTRACT.md "Rules" > "Primary phone" from the E.164
+-- numbers normalised at load time, the
 -- phone's source label, and the customer's contact persons as a jsonb array in Zoho's order.
 --
 -- Candidates, first non-null valid E.164 wins:

@@ -1,22 +1,18 @@
 {{
     config(
         unique_key=['user_id', 'zoho_invoice_id'],
-        merge_exclude_columns=['id'],
-        indexes=[
-            {'columns': ['customer_id']},
-            {'columns': ['user_id', 'status', 'due_date']},
-        ]
+        merge_exclude_columns=['id']
     )
 }}
 
 {#-
-    Incremental like customers_cache: invoices landed since the mart last changed (minus the
-    lookback), invoices the mart lacks or holds in another version, and invoices whose customer has
-    arrived in customers_cache since (customer_id was null) are recomputed; only new or changed
-    rows are merged. updated_at moves only when invoice_hash changes. Invoices come from Zoho and,
-    below it, from the legacy invoice table (int_invoices__legacy_merged, zoho_legacy_backfill).
+    Incremental like customers_cache (macros/incremental.sql, incremental_change_detection):
+    invoices landed since the mart last changed (minus the lookback), invoices the mart lacks or
+    holds in another version, and invoices whose customer has arrived in customers_cache since
+    (customer_id was null) are recomputed; only new or changed rows (customer_id included) are
+    merged. updated_at moves only when invoice_hash changes. Invoices come from Zoho and, below it,
+    from the legacy invoice table (int_invoices__legacy_merged, zoho_legacy_backfill).
 -#}
-{%- set current_table = load_relation(this) -%}
 -- depends_on: {{ ref('stg_zoho_books__invoices') }}
 -- depends_on: {{ ref('stg_legacy__invoices') }}
 
@@ -34,23 +30,7 @@ customers as (
 
 ),
 
-{% if current_table is not none %}
-current_rows as (
-
-    select
-        user_id,
-        zoho_invoice_id,
-        zoho_customer_id,
-        customer_id,
-        invoice_hash,
-        zoho_last_modified_time,
-        updated_at
-    from {{ this }}
-
-),
-{% endif %}
-
-{% if is_incremental() %}
+{% if is_incremental() -%}
 landed_invoices as (
 
     -- the keys and versions of what landed, straight from the raw table (the staging view would
@@ -64,53 +44,15 @@ landed_invoices as (
 
 ),
 
-watermark as (
+{% endif -%}
 
-    select
-        coalesce(max(updated_at), '-infinity'::timestamptz)
-            - interval '{{ var("incremental_lookback") }}' as synced_since
-    from {{ this }}
-
-),
-
-changed_invoices as (
-
-    select raw_invoices.user_id, raw_invoices.invoice_id
-    from landed_invoices as raw_invoices
-    cross join watermark
-    where raw_invoices._synced_at > watermark.synced_since
-
-    union
-
-    -- catch-up, whatever the timestamps say: invoices the mart lacks or holds in another version
-    select raw_invoices.user_id, raw_invoices.invoice_id
-    from landed_invoices as raw_invoices
-    left join current_rows
-        on raw_invoices.user_id = current_rows.user_id
-        and raw_invoices.invoice_id = current_rows.zoho_invoice_id
-    where current_rows.user_id is null
-       or current_rows.zoho_last_modified_time is distinct from raw_invoices.last_modified_time
-
-    union
-
-    -- legacy invoices landed since (zoho_legacy_backfill)
-    select legacy.user_id, legacy.invoice_id
-    from {{ ref('stg_legacy__invoices') }} as legacy
-    cross join watermark
-    where legacy._synced_at > watermark.synced_since
-
-    union
-
-    -- catch-up, whatever the timestamps say: legacy invoices the mart lacks
-    select legacy.user_id, legacy.invoice_id
-    from {{ ref('stg_legacy__invoices') }} as legacy
-    left join current_rows
-        on legacy.user_id = current_rows.user_id
-        and legacy.invoice_id = current_rows.zoho_invoice_id
-    where current_rows.user_id is null
-
-    union
-
+{#-
+    Invoices recomputed on an incremental run: invoices landed since the mart last changed, and,
+    whatever the timestamps say, invoices the mart lacks or holds in another version; legacy
+    invoices landed since (zoho_legacy_backfill), and the ones the mart lacks; invoices whose
+    customer has arrived since. A change of the resolved customer_id alone is a change too.
+-#}
+{%- set customer_arrived -%}
     -- invoices whose customer was not in customers_cache last time and is now
     select current_rows.user_id, current_rows.zoho_invoice_id
     from current_rows
@@ -118,9 +60,20 @@ changed_invoices as (
         on current_rows.user_id = customers.user_id
         and current_rows.zoho_customer_id = customers.zoho_customer_id
     where current_rows.customer_id is null
-
-),
-{% endif %}
+{%- endset -%}
+{% call incremental_change_detection(
+    unique_key=['user_id', 'zoho_invoice_id'],
+    hash_column='invoice_hash',
+    inputs=[
+        {'relation': 'landed_invoices', 'key': ['user_id', 'invoice_id'],
+         'landed_at': ['_synced_at'], 'catch_up': true, 'version': 'last_modified_time'},
+        {'relation': ref('stg_legacy__invoices'), 'key': ['user_id', 'invoice_id'],
+         'landed_at': ['_synced_at'], 'catch_up': true},
+    ],
+    more_changes=[customer_arrived],
+    current_columns=['zoho_customer_id'],
+    compare=['customer_id'],
+) %}
 
 joined as (
 
@@ -144,13 +97,13 @@ joined as (
         on invoices.user_id = customers.user_id
         and invoices.customer_id = customers.zoho_customer_id
     {% if is_incremental() %}
-    where (invoices.user_id, invoices.invoice_id) in (select user_id, invoice_id from changed_invoices)
+    where (invoices.user_id, invoices.invoice_id) in (select user_id, zoho_invoice_id from changed_keys)
       -- The same filter again as a condition on the partition key alone, which Postgres pushes
       -- down through the views (the dedupe window included) to the raw table scan, so only the
       -- changed invoices are parsed and ranked: the changed ids as the keys of one jsonb object
       -- (an initplan), probed per row by binary search. `invoice_id = any(array(...))` would be
       -- pushed down too, but compares each row with every changed id (seconds per 1,000 ids).
-      and jsonb_exists((select jsonb_object_agg(invoice_id, true) from changed_invoices), invoices.invoice_id)
+      and jsonb_exists((select jsonb_object_agg(zoho_invoice_id, true) from changed_keys), invoices.invoice_id)
     {% endif %}
 
 ),
@@ -169,7 +122,7 @@ hashed as (
 
 ),
 
-final as (
+new_rows as (
 
     select
         hashed.id,
@@ -186,28 +139,11 @@ final as (
         hashed.balance,
         hashed.is_deleted,
         hashed.invoice_hash,
-        hashed.zoho_last_modified_time,
-        {% if current_table is not none -%}
-        case
-            when current_rows.invoice_hash = hashed.invoice_hash then current_rows.updated_at
-            else now()
-        end as updated_at
-        {%- else -%}
-        now() as updated_at
-        {%- endif %}
+        hashed.zoho_last_modified_time
     from hashed
-    {% if current_table is not none -%}
-    left join current_rows
-        on hashed.user_id = current_rows.user_id
-        and hashed.zoho_invoice_id = current_rows.zoho_invoice_id
-    {%- endif %}
-    {% if is_incremental() %}
-    where current_rows.user_id is null
-       or current_rows.invoice_hash <> hashed.invoice_hash
-       or current_rows.zoho_last_modified_time is distinct from hashed.zoho_last_modified_time
-       or current_rows.customer_id is distinct from hashed.customer_id
-    {% endif %}
 
 )
+
+{% endcall %}
 
 select * from final

@@ -1,7 +1,8 @@
 """Warehouse connections (psycopg 3), usable without Airflow.
 
-The Airflow tasks pass the URI of the ``warehouse_default`` connection; command-line tools read the
-same connection from ``AIRFLOW_CONN_WAREHOUSE_DEFAULT`` (URI or JSON form, as Airflow accepts).
+The Airflow tasks pass the URI of the ``warehouse_default`` connection; command-line tools (and
+``dbt_project/dbt_env.py``, which turns it into the dbt profile's variables) read the same connection
+from ``AIRFLOW_CONN_WAREHOUSE_DEFAULT`` (URI or JSON form, as Airflow accepts).
 """
 from __future__ import annotations
 
@@ -15,21 +16,27 @@ WAREHOUSE_CONN_ID = "warehouse_default"
 
 
 def uri_from_env(conn_id: str = WAREHOUSE_CONN_ID) -> str:
+    """The URI of the connection ``conn_id`` from ``AIRFLOW_CONN_<CONN_ID>`` (URI or JSON form)."""
     raw = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
     if not raw:
         raise RuntimeError(f"connection {conn_id!r} is not configured: set AIRFLOW_CONN_{conn_id.upper()}")
-    raw = raw.strip()
-    if raw.startswith("{"):
-        c = json.loads(raw)
-        auth = ""
-        if c.get("login"):
-            auth = quote(c["login"], safe="")
-            if c.get("password"):
-                auth += ":" + quote(c["password"], safe="")
-            auth += "@"
-        port = f":{c['port']}" if c.get("port") else ""
-        return f"postgresql://{auth}{c.get('host') or 'localhost'}{port}/{c.get('schema') or ''}"
-    return normalise_uri(raw)
+    return uri_from_connection(raw)
+
+
+def uri_from_connection(value: str) -> str:
+    """An Airflow connection in URI or JSON form → a libpq URI (JSON ``schema`` is the database)."""
+    value = value.strip()
+    if not value.startswith("{"):
+        return normalise_uri(value)
+    conn = json.loads(value)
+    auth = ""
+    if conn.get("login"):
+        auth = quote(conn["login"], safe="")
+        if conn.get("password"):
+            auth += ":" + quote(conn["password"], safe="")
+        auth += "@"
+    port = f":{conn['port']}" if conn.get("port") else ""
+    return f"postgresql://{auth}{conn.get('host') or 'localhost'}{port}/{conn.get('schema') or ''}"
 
 
 def normalise_uri(uri: str) -> str:
