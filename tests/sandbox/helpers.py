@@ -1,7 +1,17 @@
 """A minimal Zoho Books caller for the sandbox tests (real sockets, ``requests``)."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
 import requests
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Zoho:
@@ -42,3 +52,32 @@ class Zoho:
 
     def close(self) -> None:
         self.session.close()
+
+
+@contextmanager
+def cli_sandbox(info_file: Path, *args: str):
+    """``python -m zoho_sandbox --port 0 --info-file ... *args`` started; yields ``(proc, info)``
+    once the info file is written; terminated on exit (``proc.returncode`` and ``proc.stderr_text``
+    are set then)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "zoho_sandbox", "--port", "0", *args, "--info-file", str(info_file)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            if info_file.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        yield proc, json.loads(info_file.read_text())
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+        proc.stderr_text = err
+
+
+def first_contacts_page(info: dict, org: dict) -> requests.Response:
+    """A token for ``org`` of a CLI sandbox (its info file's entry), then its first contacts page."""
+    token = requests.post(info["url"] + "/oauth/v2/token", params={
+        "grant_type": "refresh_token", "client_id": org["client_id"], "client_secret": org["client_secret"],
+        "refresh_token": org["refresh_token"]}, timeout=10).json()["access_token"]
+    return requests.get(info["url"] + "/books/v3/contacts", params={"organization_id": org["organization_id"]},
+                        headers={"Authorization": "Zoho-oauthtoken " + token}, timeout=10)

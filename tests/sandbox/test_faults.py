@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.sandbox.helpers import Zoho
+from tests.sandbox.helpers import Zoho, cli_sandbox, first_contacts_page
 
 ROOT = Path(__file__).resolve().parents[2]
 FMT = "%Y-%m-%dT%H:%M:%S%z"
@@ -263,29 +259,14 @@ def test_http_control_api(sb, z):
 # ------------------------------------------------------------------------------------------------- CLI
 def test_cli_serves_and_writes_the_info_file(tmp_path):
     info_file = tmp_path / "info.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "zoho_sandbox", "--port", "0", "--orgs", "1", "--contacts", "20",
-                             "--invoices", "50", "--info-file", str(info_file)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for _ in range(100):
-            if info_file.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        info = json.loads(info_file.read_text())
+    with cli_sandbox(info_file, "--orgs", "1", "--contacts", "20", "--invoices", "50") as (proc, info):
         assert set(info) == {"port", "url", "organizations"} and info["url"] == f"http://127.0.0.1:{info['port']}"
         org = info["organizations"][0]
         assert set(org) == {"user_id", "organization_id", "client_id", "client_secret", "refresh_token", "country",
                             "time_zone"}
-        token = requests.post(info["url"] + "/oauth/v2/token", params={
-            "grant_type": "refresh_token", "client_id": org["client_id"], "client_secret": org["client_secret"],
-            "refresh_token": org["refresh_token"]}, timeout=10).json()["access_token"]
-        r = requests.get(info["url"] + "/books/v3/contacts", params={"organization_id": org["organization_id"]},
-                         headers={"Authorization": "Zoho-oauthtoken " + token}, timeout=10)
+        r = first_contacts_page(info, org)
         assert len(r.json()["contacts"]) == 20 and r.headers["X-Rate-Limit-Limit"] == "5000"
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
+    err = proc.stderr_text
     assert proc.returncode == 0
     assert not info_file.exists()
     assert b"GET /books" not in err  # quiet by default: no per-request lines

@@ -3,7 +3,6 @@ history and code-45 counts, and the per-minute window set at run time (docs/ZOHO
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from tests.sandbox.helpers import Zoho
+from tests.sandbox.helpers import Zoho, cli_sandbox, first_contacts_page
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE_HEADERS = ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")
@@ -282,33 +281,16 @@ def test_constructor_plans_for_every_org_or_invalid(sandbox_factory):
 
 
 def test_cli_plan_options(tmp_path):
-    info_file = tmp_path / "info.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "zoho_sandbox", "--port", "0", "--orgs", "3", "--contacts", "5",
-                             "--invoices", "10", "--plan", "free", "--plan", "1=premium", "--plan", "chai-in=30",
-                             "--info-file", str(info_file)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for _ in range(100):
-            if info_file.exists() or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        info = json.loads(info_file.read_text())
+    with cli_sandbox(tmp_path / "info.json", "--orgs", "3", "--contacts", "5", "--invoices", "10",
+                     "--plan", "free", "--plan", "1=premium", "--plan", "chai-in=30") as (proc, info):
         plans = requests.get(info["url"] + "/_sandbox/plans", timeout=10).json()["plans"]
         ids = [o["organization_id"] for o in info["organizations"]]
         assert [plans[i]["plan"] for i in ids] == ["free", "premium", 30]
         for org, limit in zip(info["organizations"], ("1000", "10000", "30")):
-            token = requests.post(info["url"] + "/oauth/v2/token", params={
-                "grant_type": "refresh_token", "client_id": org["client_id"], "client_secret": org["client_secret"],
-                "refresh_token": org["refresh_token"]}, timeout=10).json()["access_token"]
-            r = requests.get(info["url"] + "/books/v3/contacts", params={"organization_id": org["organization_id"]},
-                             headers={"Authorization": "Zoho-oauthtoken " + token}, timeout=10)
-            assert r.headers["X-Rate-Limit-Limit"] == limit
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+            assert first_contacts_page(info, org).headers["X-Rate-Limit-Limit"] == limit
     assert proc.returncode == 0
 
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     bad = subprocess.run([sys.executable, "-m", "zoho_sandbox", "--plan", "gold"], cwd=ROOT, env=env,
                          capture_output=True, timeout=30, check=False)
     assert bad.returncode == 2 and b"--plan gold" in bad.stderr
