@@ -1,4 +1,4 @@
-"""The benchmark harness behind ``make bench`` (issue 9): cost and speed of a sync, measured side
+"""The benchmark harness behind ``make bench``: cost and speed of a sync, measured side
 by side with the alternatives, written to ``BENCHMARKS.md``.
 
 ``python -m bench --help`` lists the options. The harness runs in the project environment

@@ -1,4 +1,4 @@
-"""``make bench``: run every measurement of issue 9 once and write ``BENCHMARKS.md``.
+"""``make bench``: run every measurement once and write ``BENCHMARKS.md``.
 
 The sandbox runs in this process (its control API: clock, changes, call log); every piece of work
 that is measured runs in a subprocess (``bench.worker``, ``bench.dlt_peer``, ``bench.airflow_run``,

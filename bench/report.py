@@ -667,7 +667,7 @@ class Report:
         head = [
             "# Benchmarks",
             "",
-            "Cost and speed of a Zoho Books sync (issue 9), measured side by side with the alternatives against the "
+            "Cost and speed of a Zoho Books sync, measured side by side with the alternatives against the "
             "project's Zoho Books sandbox (`zoho_sandbox`) and a local Postgres. Written by `make bench` "
             "(`python -m bench`, see `bench/`); every figure below comes from the one run described in the first "
             "section" + (" (except one column of section 7, labelled as a separate run of that step alone)"

@@ -1,4 +1,4 @@
-"""Airflow plugin: the "Customer sync" page (issue 11).
+"""Airflow plugin: the "Customer sync" page.
 
 - ``fastapi_apps``: the API server mounts the page's FastAPI app (``zoho.ui.app``) under
   ``/customer-sync`` (same origin as the UI, so the login cookie reaches it);

@@ -1,4 +1,4 @@
-"""The Customer sync page (issue 11) end to end: a real Airflow API server with the plugin, a
+"""The Customer sync page end to end: a real Airflow API server with the plugin, a
 warehouse filled by a real ``zoho_sync_nightly`` run (``dag.test()``) against the Zoho Books
 sandbox, driven in headless Chromium (Debian's chromium + chromium-driver, W3C WebDriver over HTTP).
 
