@@ -9,6 +9,7 @@ OWNED_TABLES = {
     "zoho_sync.sync_metadata", "zoho_sync.rejected_records", "zoho_sync.quality_results",
     "analytics.payment_reminders",
     "zoho_raw.legacy_customers", "zoho_raw.legacy_invoices", "zoho_sync.legacy_backfill_runs",
+    "zoho_sync.api_budget", "zoho_sync.api_calls",
 }
 
 

@@ -18,8 +18,8 @@ from zoho.sync.tenants import parse_tenants
 log = logging.getLogger(__name__)
 
 # Errors that retrying cannot fix: the task fails at once, with the message naming the tenant.
-NOT_RETRYABLE = (errors.AuthenticationError, errors.WrongOrganizationError, errors.DailyBudgetExhaustedError,
-                 errors.BadParameterError, errors.ConfigurationError)
+NOT_RETRYABLE = (errors.AuthenticationError, errors.WrongOrganizationError, errors.BadParameterError,
+                 errors.ConfigurationError)
 
 
 def warehouse_uri() -> str:
@@ -43,6 +43,7 @@ def list_tenants() -> list[dict]:
 
 def extract_tenant(tenant: dict, mode: str) -> dict:
     """Sync one tenant (mapped task; the UI labels it with the user_id)."""
+    from zoho.sync.budget import budget_settings
     from zoho.sync.extract import Tenant, TenantBusyError, sync_tenant
     from zoho.airflow.hooks import ZohoBooksHook
 
@@ -52,8 +53,9 @@ def extract_tenant(tenant: dict, mode: str) -> dict:
     hook = ZohoBooksHook(zoho_conn_id=tenant["conn_id"], tenant=tenant["user_id"])
     try:
         client = hook.get_client()
+        budget = budget_settings(hook.extra, tenant["user_id"])
         result = sync_tenant(client, warehouse_uri(), Tenant(tenant["user_id"], hook.default_country),
-                             mode, run_id=run_id)
+                             mode, run_id=run_id, budget=budget)
     except NOT_RETRYABLE as exc:
         raise AirflowFailException(f"tenant {tenant['user_id']!r}: {exc}") from None
     except TenantBusyError as exc:
@@ -66,6 +68,11 @@ def extract_tenant(tenant: dict, mode: str) -> dict:
                  result.user_id, e.entity, e.mode, e.fetched, e.upserted, e.deleted, e.rejected, e.api_calls,
                  e.person_calls, e.missing_customers, e.watermark)
     log.info("tenant %r synced in %.1f s; client stats: %s", result.user_id, result.seconds, stats)
+    log.info("tenant %r API budget (organisation's Zoho day): %s", result.user_id, result.budget)
+    if result.stopped:
+        log.warning("tenant %r: the %s run stopped for the API budget (%s): what landed is kept and the next run "
+                    "goes on; zoho_sync.sync_metadata and zoho_sync.api_budget say how far it got",
+                    result.user_id, mode, result.stopped)
     return {**result.as_dict(), "client_stats": stats}
 
 

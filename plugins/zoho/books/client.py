@@ -16,9 +16,7 @@ Retry policy (docs/ZOHO_API.md §1.5, §7, §8):
 | 5xx / code 1000, connection errors, timeouts | backoff with jitter, retry, at most ``max_retries`` |
 | body not JSON | ``UnreadableResponseError`` quoting the first 200 characters (a 5xx one is a retried ``ServerError``) |
 
-Reading one answer (body or typed error) is ``zoho.books.responses``; the counters are
-``zoho.books.stats``; Zoho's timestamps ``zoho.books.timestamps``; the settings held by a connection
-``zoho.books.connection``.
+Elsewhere: one answer read (``responses``), counters (``stats``), timestamps, connection settings.
 """
 from __future__ import annotations
 
@@ -52,6 +50,7 @@ from zoho.books.ratelimit import (
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_WINDOW_SECONDS,
     backoff_delay,
+    BudgetGate,
     shared_limiter,
 )
 from zoho.books.responses import TokenRejected, daily_budget, read_response, retry_after
@@ -155,6 +154,7 @@ class ZohoBooksClient:
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
         self._sleep: Callable[[float], object] = time.sleep
+        self._budget: BudgetGate | None = None
 
     # ----------------------------------------------------------------- construction
 
@@ -206,6 +206,11 @@ class ZohoBooksClient:
                 daily_remaining=remaining,
                 daily_resets_at=epoch_to_utc(resets_at),
             )
+
+    def set_budget(self, budget: BudgetGate | None) -> None:
+        """Ask ``budget`` (e.g. the warehouse ledger of ``zoho.sync.budget``) before every request
+        instead of the in-process daily budget; None goes back to that."""
+        self._budget = budget
 
     @property
     def limiter(self):
@@ -353,15 +358,20 @@ class ZohoBooksClient:
         attempt = 0
         refreshed_after_401 = False
         while True:
-            exhausted, resets_at = self._limiter.daily.is_exhausted()
-            if exhausted:  # refuse before any request, the token call included
-                raise self._budget_error(name, resets_at)
+            budget = self._budget
+            if budget is not None:
+                budget.admit(name)  # the shared ledger: waits for the minute, or BudgetStop before any request
+            else:
+                exhausted, resets_at = self._limiter.daily.is_exhausted()
+                if exhausted:  # refuse before any request, the token call included
+                    raise self._budget_error(name, resets_at)
             token, refreshed = self._tokens.get(self.tenant)
             if refreshed:
                 self._bump(token_refreshes=1)
-            allowed, resets_at = self._limiter.daily.try_reserve()
-            if not allowed:
-                raise self._budget_error(name, resets_at)
+            if budget is None:
+                allowed, resets_at = self._limiter.daily.try_reserve()
+                if not allowed:
+                    raise self._budget_error(name, resets_at)
             slot = self._limiter.acquire()
             response: requests.Response | None = None
             failure: ZohoError | None = None
@@ -386,7 +396,10 @@ class ZohoBooksClient:
 
             wait: float | None = None
             if response is not None:
-                self._limiter.daily.update(*daily_budget(response.headers))
+                rate = daily_budget(response.headers)
+                self._limiter.daily.update(*rate)
+                if budget is not None:
+                    budget.observe(*rate)
                 wait = retry_after(response.headers)
                 try:
                     return read_response(
@@ -409,6 +422,8 @@ class ZohoBooksClient:
                     self._bump(retries=1)
                     continue
                 except ZohoError as err:
+                    if isinstance(err, DailyBudgetExhaustedError) and budget is not None:
+                        budget.exhausted(rate[2])
                     if not err.retryable:
                         raise
                     failure = err
@@ -431,9 +446,5 @@ class ZohoBooksClient:
 
     def _budget_error(self, name: str, resets_at: float | None) -> DailyBudgetExhaustedError:
         return DailyBudgetExhaustedError(
-            "daily API budget of the organisation is exhausted (X-Rate-Limit-Remaining reached 0); "
-            "no request made",
-            resets_at=epoch_to_utc(resets_at),
-            tenant=self.tenant,
-            endpoint=name,
-        )
+            "daily API budget of the organisation is exhausted (X-Rate-Limit-Remaining reached 0); no request made",
+            resets_at=epoch_to_utc(resets_at), tenant=self.tenant, endpoint=name)

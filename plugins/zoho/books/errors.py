@@ -16,7 +16,8 @@ reason about it without reading the client:
 | ``NotFoundError`` | code 1002 or HTTP 404 | no |
 | ``BadParameterError`` | code 2 | no |
 | ``ApiError`` | any other non-zero code / 4xx | no |
-| ``DailyBudgetExhaustedError`` | code 45, or the tracked daily budget is at 0 | no (carries ``resets_at``) |
+| ``BudgetStop`` | the budget gate refused the call (the product's share of the day is spent): no request made | no (a clean stop, not a failure) |
+| ``DailyBudgetExhaustedError`` (a ``BudgetStop``) | code 45, or the tracked daily budget is at 0 | no (carries ``resets_at``) |
 | ``ThrottledError`` | code 44 / 1070 / HTTP 429, still throttled after the bounded retries | yes, bounded |
 | ``ServerError`` | HTTP 5xx or code 1000, still failing after the bounded retries | yes, bounded |
 | ``UnreadableResponseError`` | a body that is not JSON (quotes its first ~200 characters) | only when the status is 5xx |
@@ -108,17 +109,32 @@ class ApiError(ZohoError):
     """Any other non-zero Zoho ``code`` or client-side HTTP status."""
 
 
-class DailyBudgetExhaustedError(ZohoError):
-    """Zoho code 45, or the organisation's daily budget tracked from ``X-Rate-Limit-*`` is spent.
+class BudgetStop(ZohoError):
+    """No call was made because the budget does not allow one: the product's share of the
+    organisation's day is spent (``reason`` ``budget_spent`` or ``sweep_share_spent``), or Zoho says
+    the organisation's day is spent (``zoho_budget_exhausted``). Not a failure: a caller stops
+    cleanly, keeps what it loaded, and resumes on a later run. ``resets_at`` (UTC, or None when
+    unknown) is when calls may resume.
+    """
+
+    def __init__(self, detail: str, *, reason: str = "budget_spent", resets_at: datetime | None = None,
+                 **kwargs) -> None:
+        self.reason = reason
+        self.resets_at = resets_at
+        if resets_at is not None:
+            detail = f"{detail}; resets at {resets_at.isoformat(timespec='seconds')}"
+        super().__init__(detail, **kwargs)
+
+
+class DailyBudgetExhaustedError(BudgetStop):
+    """Zoho code 45, or the organisation's daily budget tracked from ``X-Rate-Limit-*`` is spent
+    (by this product or by another integration of the organisation).
 
     ``resets_at`` (UTC, or None when Zoho did not say) is when calls may resume.
     """
 
     def __init__(self, detail: str, *, resets_at: datetime | None = None, **kwargs) -> None:
-        self.resets_at = resets_at
-        if resets_at is not None:
-            detail = f"{detail}; resets at {resets_at.isoformat(timespec='seconds')}"
-        super().__init__(detail, **kwargs)
+        super().__init__(detail, reason="zoho_budget_exhausted", resets_at=resets_at, **kwargs)
 
 
 class ThrottledError(ZohoError):

@@ -16,6 +16,9 @@ or 10 (paid) requests in flight (docs/ZOHO_API.md §7). The client keeps below a
   at 0 the client refuses to call until the reset.
 - ``shared_limiter(key, ...)``: one limiter per organisation per process, so every client of the
   same organisation (parallel tasks in one worker) shares the same budget.
+- ``BudgetGate``: what a budget shared beyond the process (the warehouse ledger of
+  ``zoho.sync.budget``) offers the client, which then asks it before each request instead of the
+  in-process ``DailyBudget``.
 
 ``backoff_delay`` is the retry schedule (exponential with jitter) used by the client and the token
 endpoint.
@@ -27,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 Clock = Callable[[], float]
 Waiter = Callable[[threading.Condition, "float | None"], object]
@@ -272,3 +276,16 @@ def reset_shared_limiters() -> None:
     """Forget every organisation's limiter (tests)."""
     with _REGISTRY_LOCK:
         _REGISTRY.clear()
+
+
+class BudgetGate(Protocol):
+    """What the client asks before each request and tells after it (``ZohoBooksClient.set_budget``)."""
+
+    def admit(self, endpoint: str) -> None:
+        """Return when a request may start; raise ``BudgetStop`` when none may today."""
+
+    def observe(self, limit: int | None, remaining: int | None, reset_seconds: float | None) -> None:
+        """Zoho's ``X-Rate-Limit-Limit``, ``-Remaining`` and ``-Reset`` of an answer."""
+
+    def exhausted(self, reset_seconds: float | None) -> None:
+        """Zoho answered code 45."""

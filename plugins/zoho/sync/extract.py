@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from itertools import islice
 from typing import Any
 
 import psycopg
 
 from zoho.books import errors
 from zoho.warehouse import connection as warehouse
+from zoho.sync.budget import BudgetSettings, WarehouseBudget, org_key
 from zoho.sync.loading import RawLoader
 from zoho.rules.phones import needs_contact_persons
 from zoho.sync.records import ContactRow, InvoiceRow, PersonRow, Rejected, read_contact, read_invoice, read_person
@@ -65,6 +65,7 @@ class EntityResult:
     person_calls: int = 0
     missing_customers: int = 0
     watermark: str | None = None
+    stopped: str | None = None  # why the budget stopped the listing (``BudgetStop.reason``), else None
 
 
 @dataclass
@@ -73,14 +74,28 @@ class TenantResult:
     mode: str
     entities: list[EntityResult] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: str | None = None  # the budget stopped the sync (the reason); not a failure
+    budget: dict = field(default_factory=dict)  # the organisation's ledger after the run
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
-    it = iter(items)
-    while batch := list(islice(it, size)):
+    """Lists of ``size`` items. When the budget stops the listing, the records already paid for are
+    yielded first (to be landed), then the ``BudgetStop`` goes on."""
+    batch: list = []
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except errors.BudgetStop:
+        if batch:
+            yield batch
+        raise
+    if batch:
         yield batch
 
 
@@ -112,6 +127,15 @@ class _Metadata:
             "missing_customers": r.missing_customers, "full": r.mode == "full"})
         self.conn.commit()
 
+    def stop(self, r: EntityResult, stop: errors.BudgetStop) -> None:
+        """The budget stopped the listing: what landed is committed, the watermark stays (the listing
+        did not complete), and the row says why and how far it got. Not a failure."""
+        self.conn.execute(load_sql("metadata_stop"), {
+            "user_id": self.user_id, "entity": self.entity, "reason": stop.reason, "detail": str(stop)[:2000],
+            "fetched": r.fetched, "upserted": r.upserted, "rejected": r.rejected,
+            "api_calls": r.api_calls, "person_calls": r.person_calls})
+        self.conn.commit()
+
     def fail(self, r: EntityResult, error: BaseException) -> None:
         try:
             self.conn.rollback()
@@ -130,6 +154,7 @@ class TenantSync:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.client, self.conn, self.tenant, self.mode, self.run_id = client, conn, tenant, mode, run_id
         self.loader = RawLoader(conn, tenant.user_id)
+        self.budget_stop: errors.BudgetStop | None = None  # a stop met inside a batch (persons lookups)
         conn.commit()
 
     @property
@@ -157,7 +182,7 @@ class TenantSync:
         the watermark moves.
         """
         meta = _Metadata(self.conn, self.tenant.user_id, entity)
-        result = EntityResult(entity, self.mode)
+        result = self.last_result = EntityResult(entity, self.mode)
         since = self._since(meta)
         watermark = meta.watermark()
         meta.start(self.mode, self.run_id)
@@ -177,6 +202,8 @@ class TenantSync:
                 persons = f"{result.person_calls} person calls, " if entity == "contacts" else ""
                 log.info("%s: %d fetched, %d written, %s%d rejected so far", self._label(entity),
                          result.fetched, result.upserted, persons, result.rejected)
+                if self.budget_stop is not None:  # met by a persons lookup: the batch is landed, stop now
+                    raise self.budget_stop
             if self.mode == "full":
                 result.deleted = self.loader.flag_deleted(entity)
             self.conn.commit()
@@ -185,6 +212,14 @@ class TenantSync:
             result.api_calls = self._calls - calls0
             result.watermark = watermark.isoformat() if watermark else None
             meta.finish(result, watermark)
+        except errors.BudgetStop as stop:
+            self.conn.rollback()  # only an unfinished statement; every landed batch is committed
+            result.api_calls = self._calls - calls0
+            result.stopped = stop.reason
+            meta.stop(result, stop)
+            log.warning("%s: stopped by the API budget after %d records (%d calls): %s; what landed is kept, the "
+                        "next run goes on", self._label(entity), result.fetched, result.api_calls, stop.detail)
+            raise
         except BaseException as exc:
             result.api_calls = self._calls - calls0
             meta.fail(result, exc)
@@ -223,8 +258,8 @@ class TenantSync:
         inline = {cid: records[cid]["contact_persons"] for cid in need
                   if isinstance(records[cid].get("contact_persons"), list)}
         to_fetch = [cid for cid in need if cid not in inline]
-        fetched = self._fetch_persons(to_fetch)
-        result.person_calls += len(to_fetch)
+        fetched, attempted = self._fetch_persons(to_fetch)
+        result.person_calls += attempted
         persons = {**inline, **fetched}
         person_rows: list[PersonRow] = []
         rejects: list[Rejected] = []
@@ -235,19 +270,30 @@ class TenantSync:
         self.loader.replace_persons(list(persons), person_rows)
         result.rejected += self.loader.reject(rejects, self.run_id)
 
-    def _fetch_persons(self, contact_ids: list[str]) -> dict[str, list]:
+    def _fetch_persons(self, contact_ids: list[str]) -> tuple[dict[str, list], int]:
+        """The persons of each contact (one call each), and how many lookups were made: after a
+        budget stop the remaining ones are left for a later run (their persons stay unread)."""
         if not contact_ids:
-            return {}
+            return {}, 0
+        skipped: list[str] = []
 
         def fetch(cid: str) -> tuple[str, list | None]:
+            if self.budget_stop is not None:
+                skipped.append(cid)
+                return cid, None
             try:
                 return cid, list(self.client.list_contact_persons(cid))
             except errors.NotFoundError:  # deleted between the listing and this call
                 return cid, None
+            except errors.BudgetStop as stop:  # what was fetched is stored; the rest waits for a later run
+                self.budget_stop = stop
+                skipped.append(cid)
+                return cid, None
 
         workers = max(1, min(int(getattr(self.client, "max_concurrent", 4) or 4), 8))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="persons") as pool:
-            return {cid: plist for cid, plist in pool.map(fetch, contact_ids) if plist is not None}
+            persons = {cid: plist for cid, plist in pool.map(fetch, contact_ids) if plist is not None}
+        return persons, len(contact_ids) - len(skipped)
 
     # ------------------------------------------------------------------ invoices
     def sync_invoices(self) -> EntityResult:
@@ -312,11 +358,39 @@ def _record_failure_on_new_connection(uri: str, user_id: str, run_id: str | None
         log.warning("could not record the failure of tenant %r in sync_metadata either", user_id, exc_info=True)
 
 
+def _budget_gate(client, warehouse_uri: str, tenant: Tenant, mode: str,
+                 settings: BudgetSettings | None) -> WarehouseBudget:
+    """The organisation's ledger in the warehouse, asked by the client before every request."""
+    limiter = client.limiter
+    return WarehouseBudget(warehouse_uri, org_key(client.api_base_url, client.organization_id),
+                           tenant=tenant.user_id, settings=settings or BudgetSettings(),
+                           purpose="sweep" if mode == "full" else "incremental",
+                           per_minute=limiter.requests_per_window, window_seconds=limiter.window_seconds)
+
+
 def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: str | None = None,
-                lock_timeout_s: float = 600) -> TenantResult:
-    """Sync one tenant (contacts, then invoices) under the tenant's advisory lock."""
+                lock_timeout_s: float = 600, budget: BudgetSettings | None = None) -> TenantResult:
+    """Sync one tenant (contacts, then invoices) under the tenant's advisory lock, every call drawn
+    from the organisation's budget in the warehouse. A budget stop is not an error: the result says
+    ``stopped`` and what landed is kept."""
     started = time.monotonic()
     result = TenantResult(tenant.user_id, mode)
+    gate = _budget_gate(client, warehouse_uri, tenant, mode, budget)
+    client.set_budget(gate)
+    try:
+        _locked_sync(client, warehouse_uri, tenant, mode, run_id, lock_timeout_s, result)
+    except errors.BudgetStop as stop:
+        result.stopped = stop.reason
+    finally:
+        client.set_budget(None)
+        result.budget = gate.status()
+        gate.close()
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _locked_sync(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: str | None,
+                 lock_timeout_s: float, result: TenantResult) -> None:
     with warehouse.connect(warehouse_uri) as conn:
         conn.execute("select set_config('lock_timeout', %s, false)", (f"{int(lock_timeout_s * 1000)}ms",))
         try:
@@ -329,8 +403,12 @@ def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: s
         conn.commit()
         try:
             sync = TenantSync(client, conn, tenant, mode, run_id)
-            result.entities.append(sync.sync_contacts())
-            result.entities.append(sync.sync_invoices())
+            for entity_sync in (sync.sync_contacts, sync.sync_invoices):
+                try:
+                    result.entities.append(entity_sync())
+                except errors.BudgetStop:
+                    result.entities.append(sync.last_result)
+                    raise
         except BaseException as exc:
             if conn.closed or conn.broken:  # the failure could not be recorded on the dead session
                 _record_failure_on_new_connection(warehouse_uri, tenant.user_id, run_id, exc)
@@ -340,5 +418,3 @@ def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: s
                 conn.rollback()
                 conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id),))
                 conn.commit()
-    result.seconds = round(time.monotonic() - started, 3)
-    return result
