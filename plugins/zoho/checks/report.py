@@ -75,9 +75,16 @@ class TenantReport:
         return invoices.missing_customers if invoices else 0
 
     @property
+    def first_sweep_in_progress(self) -> bool:
+        """No full sync has completed yet and the last one stopped for the API budget: the tenant is
+        still converging, a night at a time (its figures are not yet the whole organisation's)."""
+        return self.hours_since_full_sync is None and any(s.status == "stopped" for s in self.sync.values())
+
+    @property
     def hours_since_sync(self) -> float | None:
-        """Hours since the oldest entity's last successful sync (None unless all succeeded)."""
-        ages = [s.hours_since_finished for s in self.sync.values() if s.status == "success"]
+        """Hours since the oldest entity's last finished sync (None unless all finished; a run the
+        API budget stopped counts as finished)."""
+        ages = [s.hours_since_finished for s in self.sync.values() if s.status in ("success", "stopped")]
         if len(ages) < len(ENTITIES) or any(a is None for a in ages):
             return None
         return max(ages)
@@ -112,7 +119,11 @@ class TenantReport:
     def evaluate(self) -> None:
         t = self.thresholds
         checks: list[Check] = []
-        if t.min_phone_share is not None:
+        converging = self.first_sweep_in_progress
+        if converging:
+            checks.append(Check("first_sweep", True, "the first full sweep is in progress (stopped for the API "
+                                "budget; it resumes on the next run): the shares below are checked once it completes"))
+        if t.min_phone_share is not None and not converging:
             share = self.phone_share
             if share is None:
                 checks.append(Check("min_phone_share", True, "no live customers: phone share not checked"))
@@ -120,7 +131,7 @@ class TenantReport:
                 checks.append(Check("min_phone_share", share >= t.min_phone_share,
                                     f"customers with a primary phone {_pct(share)} "
                                     f"{'>=' if share >= t.min_phone_share else '<'} minimum {_pct(t.min_phone_share)}"))
-        if t.max_invoices_without_customer_share is not None:
+        if t.max_invoices_without_customer_share is not None and not converging:
             share = self.invoices_without_customer_share
             if share is None:
                 checks.append(Check("max_invoices_without_customer_share", True,
@@ -134,7 +145,11 @@ class TenantReport:
             checks.append(self._freshness_check(t.max_hours_since_sync))
         if t.max_hours_since_full_sync is not None:
             age, limit = self.hours_since_full_sync, t.max_hours_since_full_sync
-            if age is None:
+            if age is None and converging:
+                checks.append(Check("max_hours_since_full_sync", True,
+                                    "no full sync has completed yet: the first sweep is in progress; deletions are "
+                                    "detected once it completes"))
+            elif age is None:
                 never = [e for e in ENTITIES if e not in self.sync or self.sync[e].last_full_sync_at is None]
                 checks.append(Check("max_hours_since_full_sync", False,
                                     f"no full (nightly) sync has completed for {', '.join(never)}: deletions "
@@ -154,6 +169,8 @@ class TenantReport:
         problems = []
         for entity in ENTITIES:
             s = self.sync.get(entity)
+            if s is None and self.first_sweep_in_progress:
+                continue  # the sweep stopped for the budget before this entity's turn
             if s is None:
                 problems.append(f"{entity}: never synced")
             elif s.status == "failed":
