@@ -144,7 +144,10 @@ class WarehouseBudget:
     def close(self) -> None:
         with self._lock:
             if not self._conn.closed:
-                self._conn.close()
+                try:
+                    self._conn.close()
+                except psycopg.Error:  # a dead session closes anyway
+                    pass
 
     # ------------------------------------------------------------------ the gate
     def admit(self, endpoint: str) -> None:

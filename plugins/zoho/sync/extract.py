@@ -155,6 +155,7 @@ class TenantSync:
         self.client, self.conn, self.tenant, self.mode, self.run_id = client, conn, tenant, mode, run_id
         self.loader = RawLoader(conn, tenant.user_id)
         self.budget_stop: errors.BudgetStop | None = None  # a stop met inside a batch (persons lookups)
+        self.last_result: EntityResult | None = None  # the entity being synced (kept when the budget stops it)
         conn.commit()
 
     @property
@@ -383,7 +384,10 @@ def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: s
         result.stopped = stop.reason
     finally:
         client.set_budget(None)
-        result.budget = gate.status()
+        try:
+            result.budget = gate.status()
+        except psycopg.Error:  # the warehouse may be what failed: the original error is what matters
+            log.warning("could not read the API budget of tenant %r", tenant.user_id, exc_info=True)
         gate.close()
     result.seconds = round(time.monotonic() - started, 3)
     return result
