@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -108,10 +109,18 @@ class RecordsClient:
     """Stands in for ``ZohoBooksClient``: the listings return the generated records as they are."""
 
     max_concurrent = 4
+    # what sync_tenant needs to give the client its organisation's budget ledger (no call is made here)
+    api_base_url = "https://books.invalid"
+    organization_id = "property-test"
+    limiter = SimpleNamespace(requests_per_window=90, window_seconds=60.0)
 
     def __init__(self, contacts, invoices, persons):
         self.contacts, self.invoices, self.persons = contacts, invoices, persons
         self.stats = ClientStats()
+        self.budget = None
+
+    def set_budget(self, budget):
+        self.budget = budget
 
     def iter_contacts(self, modified_since=None):
         return iter(self.contacts)
