@@ -163,10 +163,10 @@ class WarehouseBudget:
     def _try_admit(self, endpoint: str) -> float | None:
         with self._conn.transaction():
             cur = self._conn.cursor(row_factory=dict_row)
-            row = cur.execute(load_sql("budget_lock"), {"org_key": self.key}).fetchone()
+            row = cur.execute(load_sql("budget_lock"), {"org_key": self.key, "window": self.window}).fetchone()
             now = row["now"]
             if row["resets_at"] is not None and now >= row["resets_at"]:
-                row = cur.execute(load_sql("budget_new_day"), {"org_key": self.key}).fetchone()
+                row = {**row, **cur.execute(load_sql("budget_new_day"), {"org_key": self.key}).fetchone()}
                 log.info("tenant %r: Zoho's day reset (its reset moment passed); the day's spend starts at 0",
                          self.tenant)
             share = self.settings.share(row["plan_limit"], self.purpose)
@@ -190,9 +190,8 @@ class WarehouseBudget:
                                      f"this product's share of the organisation's Zoho day is spent "
                                      f"({row['spent_today']} of {share} calls for a {self.purpose} run); "
                                      "no request made")
-            recent = cur.execute(load_sql("budget_window"), {"org_key": self.key, "window": self.window}).fetchone()
-            if recent["calls"] >= self.per_minute:
-                return max(0.05, (recent["oldest"] + timedelta(seconds=self.window) - now).total_seconds())
+            if row["window_calls"] >= self.per_minute:
+                return max(0.05, (row["window_oldest"] + timedelta(seconds=self.window) - now).total_seconds())
             cur.execute(load_sql("budget_take"), {"org_key": self.key, "purpose": self.purpose,
                                                    "window": self.window * 2})
         self.admitted += 1
