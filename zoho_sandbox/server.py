@@ -339,6 +339,10 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this
     wbufsize = -1  # buffer the status line, headers and body into one write (flushed per request)
 
+    def date_time_string(self, timestamp=None):
+        """The ``Date`` header, from the sandbox clock (Zoho's clock as the client sees it)."""
+        return super().date_time_string(self.server.sandbox.clock.time() if timestamp is None else timestamp)
+
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -13,8 +13,10 @@
         select * from final
 
     It writes these CTEs around the block:
-    - current_rows (when the mart exists, --full-refresh included): unique_key (the merge's),
-      current_columns, compare, the hash, the version and updated_at of every row the mart holds;
+    - current_rows (when the mart exists, --full-refresh included): unique_key (the merge's), the
+      hash and updated_at of every row the mart holds, and on incremental runs also
+      current_columns, compare and the version (a --full-refresh reads only the key, the hash and
+      updated_at, so the refresh that adds a column to the mart never reads it from the old table);
     - watermark (incremental runs): the mart's last change minus var('incremental_lookback');
     - changed_keys (incremental runs; its columns named as unique_key): the keys to recompute. Per
       input (a dict: `relation`, a relation or CTE name; `key`, its columns matching unique_key;
@@ -34,10 +36,15 @@
 {%- set branches = [] -%}
 
 {%- if current_table is not none -%}
+{%- if is_incremental() -%}
+{%- set current_select = unique_key + current_columns + compare + [hash_column, version_column, 'updated_at'] -%}
+{%- else -%}
+{%- set current_select = unique_key + [hash_column, 'updated_at'] -%}
+{%- endif -%}
 current_rows as (
 
     select
-        {%- for column in (unique_key + current_columns + compare + [hash_column, version_column, 'updated_at']) | unique %}
+        {%- for column in current_select | unique %}
         {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ this }}

@@ -85,29 +85,32 @@ def _ts(value: str | None) -> datetime | None:
 
 
 def land_contact(conn, user_id: str, payload: dict, *, mobile_e164=None, phone_e164=None,
-                 contact_id: str | None = None, is_deleted: bool = False, persons=None) -> None:
+                 contact_id: str | None = None, is_deleted: bool = False, persons=None,
+                 persons_pending: bool = False) -> None:
     """Upsert one contact (and, when ``persons`` is given, replace its persons as a set).
 
     ``persons``: list of (payload, mobile_e164, phone_e164); position = list order.
+    ``persons_pending``: the sync deferred the persons the phone rule needs (written as given).
     """
     text, digest = _dump(payload)
     contact_id = contact_id or payload["contact_id"]
     conn.execute(
         """
         insert into zoho_raw.contacts as c (user_id, contact_id, contact_type, last_modified_time,
-            mobile_e164, phone_e164, payload, payload_hash, is_deleted, deleted_at, persons_synced_at)
+            mobile_e164, phone_e164, payload, payload_hash, is_deleted, deleted_at, persons_synced_at,
+            persons_pending)
         values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, case when %s then now() end,
-                case when %s then now() end)
+                case when %s then now() end, %s)
         on conflict (user_id, contact_id) do update set
             contact_type = excluded.contact_type, last_modified_time = excluded.last_modified_time,
             mobile_e164 = excluded.mobile_e164, phone_e164 = excluded.phone_e164,
             payload = excluded.payload, payload_hash = excluded.payload_hash,
             is_deleted = excluded.is_deleted, deleted_at = excluded.deleted_at,
             persons_synced_at = coalesce(excluded.persons_synced_at, c.persons_synced_at),
-            _synced_at = now()
+            persons_pending = excluded.persons_pending, _synced_at = now()
         """,
         (user_id, contact_id, payload.get("contact_type"), _ts(payload.get("last_modified_time")),
-         mobile_e164, phone_e164, text, digest, is_deleted, is_deleted, persons is not None))
+         mobile_e164, phone_e164, text, digest, is_deleted, is_deleted, persons is not None, persons_pending))
     if persons is None:
         return
     conn.execute("delete from zoho_raw.contact_persons where user_id = %s and contact_id = %s",

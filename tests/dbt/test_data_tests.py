@@ -102,9 +102,9 @@ def test_each_data_test_fails_when_its_invariant_is_broken(built):
     pytest.param("update analytics.customers_cache set id = (select id from analytics.customers_cache "
                  "order by id limit 1) where id = (select id from analytics.customers_cache order by id desc limit 1)",
                  psycopg.errors.UniqueViolation, id="customer-id-unique"),
-    pytest.param(f"insert into analytics.customers_cache (id, user_id, zoho_customer_id, contact_persons, status, "
-                 f"is_deleted, customer_hash, updated_at) values ('{uuid.uuid4()}', '{ACME}', '{BOWMAN}', '[]', "
-                 "'active', false, 'x', now())",
+    pytest.param(f"insert into analytics.customers_cache (id, user_id, zoho_customer_id, phone_pending, "
+                 f"contact_persons, status, is_deleted, customer_hash, updated_at) values ('{uuid.uuid4()}', "
+                 f"'{ACME}', '{BOWMAN}', false, '[]', 'active', false, 'x', now())",
                  psycopg.errors.UniqueViolation, id="customer-natural-key-unique"),
     pytest.param("update analytics.customers_cache set user_id = null", psycopg.errors.NotNullViolation,
                  id="customer-user-id-not-null"),

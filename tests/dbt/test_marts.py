@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CUSTOMER_COLUMNS = [
     "id", "user_id", "zoho_customer_id", "customer_name", "company_name", "email", "phone", "mobile",
-    "primary_phone", "primary_phone_source", "contact_persons", "status", "is_deleted",
+    "primary_phone", "primary_phone_source", "phone_pending", "contact_persons", "status", "is_deleted",
     "customer_hash", "zoho_last_modified_time", "updated_at",
 ]
 INVOICE_COLUMNS = [

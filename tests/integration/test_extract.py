@@ -146,16 +146,32 @@ def test_listing_that_fails_halfway_flags_nothing_and_a_retry_converges(env):
     assert landed == live
 
 
-def test_a_tenant_locked_by_another_run_is_not_synced_twice(env):
+def test_a_tenant_locked_by_another_run_of_the_same_kind_is_not_synced_twice(env):
     sb, uri = env
     org = org_of(sb, 0)
     holder = warehouse.connect(uri, autocommit=True)
     try:
-        holder.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (f"zoho_sync:{org.user_id}",))
+        holder.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (f"zoho_sync:{org.user_id}:incremental",))
         client = client_for(sb, org)
         with pytest.raises(TenantBusyError, match=org.user_id):
             sync_tenant(client, uri, Tenant(org.user_id, org.country), "incremental", lock_timeout_s=1)
         assert client.stats.total_calls == 0
+    finally:
+        holder.close()
+
+
+def test_an_incremental_run_is_not_held_up_by_a_nightly_sweep_of_the_tenant(env):
+    sb, uri = env
+    org = org_of(sb, 0)
+    holder = warehouse.connect(uri, autocommit=True)
+    try:
+        holder.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (f"zoho_sync:{org.user_id}:full",))
+        client = client_for(sb, org)
+        result = sync_tenant(client, uri, Tenant(org.user_id, org.country), "incremental", lock_timeout_s=1)
+        assert [e.entity for e in result.entities] == ["contacts", "invoices"]
+        assert client.stats.total_calls > 0
+        with pytest.raises(TenantBusyError, match="another full run"):
+            sync_tenant(client_for(sb, org), uri, Tenant(org.user_id, org.country), "full", lock_timeout_s=1)
     finally:
         holder.close()
 

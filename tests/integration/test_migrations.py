@@ -9,7 +9,8 @@ OWNED_TABLES = {
     "zoho_sync.sync_metadata", "zoho_sync.rejected_records", "zoho_sync.quality_results",
     "analytics.payment_reminders",
     "zoho_raw.legacy_customers", "zoho_raw.legacy_invoices", "zoho_sync.legacy_backfill_runs",
-    "zoho_sync.api_budget", "zoho_sync.api_calls",
+    "zoho_sync.api_budget", "zoho_sync.api_calls", "zoho_sync.sweeps",
+    "zoho_sync.budget_planner",  # a view (information_schema.tables lists views too)
 }
 
 
@@ -49,3 +50,22 @@ def test_cli_reads_the_airflow_connection_variable(make_database, monkeypatch, c
     schema.main(["upgrade"])
     assert "warehouse schema at" in capsys.readouterr().out
     assert _tables(uri) == OWNED_TABLES
+
+
+def test_the_budget_planner_migration_downgrades_and_upgrades_alone(make_database):
+    uri = make_database("mig", migrate=False)
+    schema.upgrade(uri)
+    head = schema.current_revision(uri)
+
+    def planner_objects() -> list[str]:
+        with warehouse.connect(uri) as conn:
+            return list(conn.execute(
+                "select coalesce(to_regclass('zoho_sync.budget_planner')::text, '-'), "
+                "coalesce(to_regclass('zoho_raw.contacts_persons_pending')::text, '-')").fetchone())
+
+    assert planner_objects() == ["zoho_sync.budget_planner", "zoho_raw.contacts_persons_pending"]
+    schema.downgrade(uri, "0005")
+    assert schema.current_revision(uri) == "0005" and planner_objects() == ["-", "-"]
+    assert "zoho_sync.sweeps" in _tables(uri)
+    schema.upgrade(uri)
+    assert schema.current_revision(uri) == head and planner_objects()[0] == "zoho_sync.budget_planner"

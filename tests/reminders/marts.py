@@ -28,7 +28,8 @@ MARTS = ("customers_cache", "invoices_cache")  # in the order of their foreign k
 
 CUSTOMER_DEFAULTS = {
     "customer_name": None, "company_name": None, "email": None, "phone": None, "mobile": None,
-    "primary_phone": "+14155550100", "primary_phone_source": "contact.mobile", "contact_persons": [],
+    "primary_phone": "+14155550100", "primary_phone_source": "contact.mobile", "phone_pending": False,
+    "contact_persons": [],
     "status": "active", "is_deleted": False, "customer_hash": "h",
 }
 INVOICE_DEFAULTS = {

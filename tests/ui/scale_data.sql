@@ -3,8 +3,8 @@
 -- Table shapes come from the dbt marts' contract (tests/reminders/marts.py: columns and indexes) and the
 -- Alembic migrations (payment_reminders, zoho_sync.*).
 insert into analytics.customers_cache (id, user_id, zoho_customer_id, customer_name, company_name, email, phone,
-                                       mobile, primary_phone, primary_phone_source, contact_persons, status,
-                                       is_deleted, customer_hash, zoho_last_modified_time, updated_at)
+                                       mobile, primary_phone, primary_phone_source, phone_pending, contact_persons,
+                                       status, is_deleted, customer_hash, zoho_last_modified_time, updated_at)
 select md5(t.user_id || '|' || g)::uuid, t.user_id, 'C' || g,
        (array['Acme', 'Brown', 'Coastal', 'Golden', 'Urban', 'Prime', 'Riverside', 'Evergreen'])[1 + g % 8]
            || ' ' || (array['Dental', 'Roofing', 'Motors', 'Printing', 'Studios', 'Catering'])[1 + g % 6]
@@ -12,7 +12,7 @@ select md5(t.user_id || '|' || g)::uuid, t.user_id, 'C' || g,
        null, 'c' || g || '@example.com', null, '+1415' || lpad((g % 10000000)::text, 7, '0'),
        case when g % 10 = 0 then null else '+1415' || lpad((g % 10000000)::text, 7, '0') end,
        case when g % 10 = 0 then null else 'contact.mobile' end,
-       '[]'::jsonb, case when g % 17 = 0 then 'inactive' else 'active' end, g % 101 = 0, md5(g::text),
+       false, '[]'::jsonb, case when g % 17 = 0 then 'inactive' else 'active' end, g % 101 = 0, md5(g::text),
        now() - (g % 400) * interval '1 day', now()
 from (values ('big-tenant', 25000), ('small-tenant', 500)) as t(user_id, n), generate_series(1, t.n) as g;
 

@@ -43,6 +43,7 @@ final as (
         mobile_e164,
         phone_e164,
         is_deleted,
+        persons_pending,
         last_modified_time,
         persons_synced_at,
         _synced_at

@@ -6,6 +6,8 @@
 --   * a legacy customer Zoho does not have as a customer is built from the legacy row; if Zoho has
 --     that contact as something else (a vendor) or says it does not exist, it is kept (its legacy
 --     invoices still reference it) but flagged deleted.
+--   * phone_pending is Zoho's (the contact's persons are not read yet; the legacy phone may fill
+--     primary_phone meanwhile, the reminders still wait); false for a legacy-only customer.
 -- A later Zoho sync of a legacy-only customer replaces the legacy-derived fields by Zoho's.
 
 with
@@ -69,6 +71,7 @@ zoho_with_legacy_phone as (
             when zoho_customers.primary_phone is not null then zoho_customers.primary_phone_source
             when legacy_customers.phone_e164 is not null then 'legacy.customer_phone'
         end as primary_phone_source,
+        zoho_customers.phone_pending,
         zoho_customers.contact_persons,
         'zoho' as record_source
     from zoho_customers
@@ -93,6 +96,7 @@ legacy_only as (
         cast(null as timestamptz) as last_modified_time,
         legacy_customers.phone_e164 as primary_phone,
         case when legacy_customers.phone_e164 is not null then 'legacy.customer_phone' end as primary_phone_source,
+        false as phone_pending,
         cast('[]' as jsonb) as contact_persons,
         'legacy' as record_source
     from legacy_customers

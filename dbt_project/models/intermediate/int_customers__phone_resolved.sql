@@ -6,6 +6,10 @@
 -- Candidates, first non-null valid E.164 wins:
 --   1 primary_person.mobile  2 contact.mobile  3 person.mobile (other persons, Zoho's order)
 --   4 primary_person.phone   5 contact.phone   6 person.phone  (other persons, Zoho's order)
+--
+-- phone_pending: the rule needs the contact's persons and the sync has not read them since the
+-- contact changed (zoho_raw.contacts.persons_pending). The phone is still chosen from what is
+-- known; the reminders hold back until the persons are read.
 
 with
 
@@ -129,6 +133,7 @@ final as (
         customers.last_modified_time,
         chosen_phone.primary_phone,
         chosen_phone.primary_phone_source,
+        coalesce(customers.persons_pending, false) as phone_pending,
         coalesce(contact_persons.contact_persons, '[]'::jsonb) as contact_persons
     from customers
     left join chosen_phone

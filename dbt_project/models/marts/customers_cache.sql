@@ -13,6 +13,9 @@
     are merged. updated_at moves only when customer_hash changes; it is kept from the current table
     even on --full-refresh. Customers come from Zoho and, below it, from the legacy invoice table
     (int_customers__legacy_merged, zoho_legacy_backfill).
+    phone_pending (the raw contact's persons_pending: its phone needs persons the sync has not read
+    yet) can flip with no timestamp of the contact moving, so customers whose phone_pending differs
+    from their raw contact's flag are recomputed too.
 -#}
 -- depends_on: {{ ref('stg_zoho_books__contacts') }}
 -- depends_on: {{ ref('stg_zoho_books__contact_persons') }}
@@ -27,12 +30,38 @@ customers as (
 
 ),
 
+{% if is_incremental() -%}
+contact_flags as (
+
+    -- persons_pending of the customer contacts, straight from the raw table (the staging view would
+    -- parse every payload only to read a flag), keys cleaned as the staging view cleans them
+    select
+        {{ blank_to_null('user_id') }} as user_id,
+        {{ blank_to_null('contact_id') }} as contact_id,
+        persons_pending
+    from {{ source('zoho_books', 'contacts') }}
+    where lower({{ blank_to_null('contact_type') }}) = 'customer'
+
+),
+
+{% endif -%}
+
 {#
     Customers recomputed on an incremental run: contacts landed (or whose persons were replaced)
     since the mart last changed, and, whatever the timestamps say, customers the mart lacks or holds
     in another version; legacy customers landed since (zoho_legacy_backfill), and the ones the mart
-    lacks; contacts Zoho says do not exist since (a legacy-only customer becomes flagged deleted).
+    lacks; contacts Zoho says do not exist since (a legacy-only customer becomes flagged deleted);
+    customers whose persons_pending flipped, whatever the timestamps say.
 -#}
+{%- set phone_pending_changed -%}
+    -- customers whose phone_pending the mart holds otherwise than the raw contact's persons_pending
+    select contact_flags.user_id, contact_flags.contact_id
+    from contact_flags
+    inner join current_rows
+        on contact_flags.user_id = current_rows.user_id
+        and contact_flags.contact_id = current_rows.zoho_customer_id
+    where contact_flags.persons_pending is distinct from current_rows.phone_pending
+{%- endset -%}
 {% call incremental_change_detection(
     unique_key=['user_id', 'zoho_customer_id'],
     hash_column='customer_hash',
@@ -46,7 +75,9 @@ customers as (
          'landed_at': ['_synced_at'], 'catch_up': true},
         {'relation': ref('stg_zoho_books__missing_contacts'), 'key': ['user_id', 'contact_id'],
          'landed_at': ['checked_at']},
-    ]
+    ],
+    more_changes=[phone_pending_changed],
+    current_columns=['phone_pending'],
 ) %}
 
 joined as (
@@ -62,6 +93,7 @@ joined as (
         customers.mobile,
         customers.primary_phone,
         customers.primary_phone_source,
+        customers.phone_pending,
         customers.contact_persons,
         case when customers.contact_status = 'inactive' then 'inactive' else 'active' end as status,
         customers.is_deleted,
@@ -73,14 +105,21 @@ joined as (
 
 ),
 
+{%- set business_fields = [
+    'customer_name', 'company_name', 'email', 'phone', 'mobile',
+    'primary_phone', 'primary_phone_source', 'contact_persons', 'status', 'is_deleted',
+] %}
+
 hashed as (
 
+    -- phone_pending enters the hash only when true: every other customer keeps the hash it had
+    -- before the column existed (the full refresh that adds the column keeps their updated_at)
     select
         *,
-        {{ hash_fields([
-            'customer_name', 'company_name', 'email', 'phone', 'mobile',
-            'primary_phone', 'primary_phone_source', 'contact_persons', 'status', 'is_deleted',
-        ]) }} as customer_hash
+        case
+            when phone_pending then {{ hash_fields(business_fields + ['phone_pending']) }}
+            else {{ hash_fields(business_fields) }}
+        end as customer_hash
     from joined
 
 ),
@@ -98,6 +137,7 @@ new_rows as (
         cast(hashed.mobile as text) as mobile,
         cast(hashed.primary_phone as text) as primary_phone,
         cast(hashed.primary_phone_source as text) as primary_phone_source,
+        hashed.phone_pending,
         hashed.contact_persons,
         cast(hashed.status as text) as status,
         hashed.is_deleted,

@@ -55,7 +55,7 @@ def extract_tenant(tenant: dict, mode: str) -> dict:
         client = hook.get_client()
         budget = budget_settings(hook.extra, tenant["user_id"])
         result = sync_tenant(client, warehouse_uri(), Tenant(tenant["user_id"], hook.default_country),
-                             mode, run_id=run_id, budget=budget)
+                             mode, run_id=run_id, budget=budget, due_range=_reminder_due_range())
     except NOT_RETRYABLE as exc:
         raise AirflowFailException(f"tenant {tenant['user_id']!r}: {exc}") from None
     except TenantBusyError as exc:
@@ -74,6 +74,20 @@ def extract_tenant(tenant: dict, mode: str) -> dict:
                     "goes on; zoho_sync.sync_metadata and zoho_sync.api_budget say how far it got",
                     result.user_id, mode, result.stopped)
     return {**result.as_dict(), "client_stats": stats}
+
+
+def _reminder_due_range() -> tuple[int, int]:
+    """The due dates (days from today) whose invoices can have a reminder in the policy's window:
+    what the nightly checks every night and reads the persons of first. A bad policy falls back to
+    the default's range here (the reminder task reports the policy error)."""
+    from zoho.reminders.policy import PolicyError, ReminderPolicy, parse_policy
+    from zoho.sync.sweep import reminder_due_range
+
+    try:
+        policy = parse_policy(Variable.get("zoho_reminder_policy", default=None))
+    except PolicyError:
+        policy = ReminderPolicy()
+    return reminder_due_range(policy.steps, policy.window_days_before, policy.window_days_after)
 
 
 def _run_date(context) -> "date":
@@ -135,7 +149,8 @@ def generate_reminders(tenants: list[dict]) -> dict:
 
 def verify_deployment(tenants: list[dict]) -> dict:
     """The post-deployment report (``zoho.checks.verify``) for every tenant; fails (without retry) with the
-    readable report when a threshold of the ``zoho_verify_thresholds`` Variable is crossed."""
+    readable report when a threshold of the ``zoho_verify_thresholds`` Variable is crossed, and logs
+    its warnings (a nightly sweep the budget planner says is slow or will never complete)."""
     from zoho.checks.report import verify
     from zoho.checks.thresholds import THRESHOLDS_VARIABLE, ThresholdError, parse_thresholds
 
@@ -145,6 +160,9 @@ def verify_deployment(tenants: list[dict]) -> dict:
         raise AirflowFailException(str(exc)) from None
     report = verify(warehouse_uri(), thresholds, [t["user_id"] for t in tenants or []] or None)
     log.info("%s", report.text())
+    for tenant in report.tenants:  # warnings (the budget planner's slow or never) pass, loudly
+        for check in tenant.warnings:
+            log.warning("tenant %r: %s: %s", tenant.user_id, check.name, check.message)
     if not report.ok:
         raise AirflowFailException(report.text())
     return report.as_dict()

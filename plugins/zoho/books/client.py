@@ -35,7 +35,8 @@ from zoho.books import endpoints as ep
 from zoho.books import regions
 from zoho.books.auth import shared_token_source
 from zoho.books.connection import client_settings
-from zoho.books.endpoints import PER_PAGE, Endpoint
+from zoho.books.endpoints import Endpoint
+from zoho.books.pages import Page, paginate
 from zoho.books.errors import (
     ApiError,
     ConfigurationError,
@@ -53,7 +54,7 @@ from zoho.books.ratelimit import (
     BudgetGate,
     shared_limiter,
 )
-from zoho.books.responses import TokenRejected, daily_budget, read_response, retry_after
+from zoho.books.responses import TokenRejected, daily_budget, read_response, retry_after, server_time
 from zoho.books.stats import ClientStats
 from zoho.books.timestamps import epoch_to_utc, format_timestamp, parse_timestamp
 
@@ -291,39 +292,22 @@ class ZohoBooksClient:
             body = self._call(endpoint, path_ids, query)
             yield from body.get(endpoint.records_key) or []
             return
-        yield from self._paginate(endpoint, path_ids, query)
+        for page in self._pages(endpoint, path_ids, query, 1):
+            yield from page.records
 
-    # ----------------------------------------------------------------- pagination
+    def iter_pages(self, endpoint: Endpoint | str, *, start_page: int = 1, params: Mapping[str, Any] | None = None,
+                   **path_ids: str) -> Iterator[Page]:
+        """The pages of a listing from ``start_page`` on (``zoho.books.pages``), for a reader that
+        keeps a checkpoint: each ``Page`` says its number, its records and whether more follow."""
+        endpoint = ep.ENDPOINTS[endpoint] if isinstance(endpoint, str) else endpoint
+        return self._pages(endpoint, path_ids, {**endpoint.params, **(params or {})}, start_page)
 
-    def _paginate(self, endpoint: Endpoint, path_ids: dict, query: dict) -> Iterator[dict]:
-        key = endpoint.primary_key
-        previous_ids: set = set()
-        page = 1
-        while True:
-            body = self._call(endpoint, path_ids, {**query, "page": page, "per_page": query.get("per_page", PER_PAGE)})
-            records = body.get(endpoint.records_key) or []
-            context = body.get("page_context")
-            del body
-            current_ids: set = set()
-            dropped = 0
-            for record in records:
-                record_id = record.get(key) if isinstance(record, dict) and key else None
-                if record_id not in (None, ""):
-                    if record_id in previous_ids or record_id in current_ids:
-                        dropped += 1
-                        continue
-                    current_ids.add(record_id)
-                yield record
-            if dropped:
-                self._bump(duplicates_dropped=dropped)
-            if not (isinstance(context, dict) and context.get("has_more_page") is True):
-                return
-            if not records:
-                log.warning("[tenant %s] %s: page %d is empty but has_more_page is true; stopping",
-                            self.tenant, endpoint.name, page)
-                return
-            previous_ids = current_ids
-            page += 1
+    def _pages(self, endpoint: Endpoint, path_ids: dict, query: dict, start_page: int) -> Iterator[Page]:
+        for page in paginate(lambda q: self._call(endpoint, path_ids, q), endpoint, query,
+                             start_page=start_page, tenant=self.tenant):
+            if page.duplicates_dropped:
+                self._bump(duplicates_dropped=page.duplicates_dropped)
+            yield page
 
     # ----------------------------------------------------------------- one request
 
@@ -397,6 +381,10 @@ class ZohoBooksClient:
             wait: float | None = None
             if response is not None:
                 rate = daily_budget(response.headers)
+                moment = server_time(response.headers)
+                if moment is not None:
+                    with self._stats_lock:
+                        self._stats.server_time = moment
                 self._limiter.daily.update(*rate)
                 if budget is not None:
                     budget.observe(*rate)

@@ -15,6 +15,14 @@ Parameter choices (docs/ZOHO_API.md §3.1, §5.1, §6.2):
 - invoices: ``last_modified_time`` is documented ("modified after"). Sorting invoices by
   ``last_modified_time`` is UNCONFIRMED, so invoices keep Zoho's default order (created_time D).
 - organizations: not paginated, no ``organization_id``.
+- sweeps (the nightly pass, resumable across runs from a page checkpoint) list contacts and invoices
+  by ``created_time`` ascending (``sweep_sort``; documented for both): a record created during a
+  sweep of several days lands on a later page, and a modification moves nothing, so only deletions
+  shift records back (the sweep resumes one page early, and confirms by id what it did not see).
+  ``response_option=1`` asks for ``total_pages`` (reported in practice, not documented for
+  contacts; used for progress only).
+- the open invoices: ``filter_by=Status.Unpaid`` (``OPEN_INVOICES``: sent, viewed, overdue,
+  partially paid, unpaid: every status that can carry a reminder).
 """
 from __future__ import annotations
 
@@ -40,6 +48,7 @@ class Endpoint:
     paginated: bool = False
     params: Mapping[str, str] = field(default_factory=_frozen)
     incremental_sort: Mapping[str, str] = field(default_factory=_frozen)
+    sweep_sort: Mapping[str, str] = field(default_factory=_frozen)
     org_scoped: bool = True
 
     def url_path(self, **ids: str) -> str:
@@ -56,6 +65,7 @@ CONTACTS = Endpoint(
     paginated=True,
     params=_frozen(contact_type="customer", filter_by="Status.All"),
     incremental_sort=_frozen(sort_column="last_modified_time", sort_order="A"),
+    sweep_sort=_frozen(sort_column="created_time", sort_order="A", response_option="1"),
 )
 CONTACT = Endpoint(
     name="contact",
@@ -78,7 +88,10 @@ INVOICES = Endpoint(
     primary_key="invoice_id",
     cursor_field="last_modified_time",
     paginated=True,
+    sweep_sort=_frozen(sort_column="created_time", sort_order="A", response_option="1"),
 )
+OPEN_INVOICES = _frozen(filter_by="Status.Unpaid")  # params of the nightly check of the open invoices
+OPEN_INVOICE_STATUSES = ("sent", "viewed", "overdue", "partially_paid", "unpaid")  # what Status.Unpaid returns
 INVOICE = Endpoint(
     name="invoice",
     path="/invoices/{invoice_id}",

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -87,6 +89,18 @@ def daily_budget(headers: Mapping[str, str]) -> tuple[int | None, int | None, fl
     return (int_or_none(headers.get("X-Rate-Limit-Limit")),
             int_or_none(headers.get("X-Rate-Limit-Remaining")),
             seconds_or_none(headers.get("X-Rate-Limit-Reset")))
+
+
+def server_time(headers: Mapping[str, str]) -> datetime | None:
+    """Zoho's clock, from the answer's ``Date`` header (RFC 7231), as an aware UTC datetime."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def read_response(response: requests.Response, *, tenant: str, endpoint: str, organization_id: str,

@@ -20,9 +20,11 @@ class ClientStats:
     daily_limit: int | None = None
     daily_remaining: int | None = None
     daily_resets_at: datetime | None = None
+    server_time: datetime | None = None  # Zoho's clock: the ``Date`` header of the last answer
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["limiter_wait_seconds"] = round(self.limiter_wait_seconds, 3)
         d["daily_resets_at"] = self.daily_resets_at.isoformat(timespec="seconds") if self.daily_resets_at else None
+        d["server_time"] = self.server_time.isoformat(timespec="seconds") if self.server_time else None
         return d

@@ -2,9 +2,11 @@
 
 ``verify(uri, thresholds, tenants)`` builds the ``Report`` that ``python -m zoho.checks.verify`` and
 the ``verify_deployment`` task print: per tenant, customers with a phone, invoices without a
-customer, reminders by status and reason, sync freshness and the API calls of the last sync against
-the daily budget (the command's help, in ``zoho.checks.verify``, says what each figure measures).
-The SQL is in ``sql/verify/``; every figure is measured by the warehouse's clock.
+customer, reminders by status and reason, sync freshness, the API calls of the last sync against
+the daily budget, and the budget planner's line (``zoho.checks.planner``: the nightly sweep's
+progress and forecast; a warning, not a failure, when it is slow or will never complete). The
+command's help, in ``zoho.checks.verify``, says what each figure measures. The SQL is in
+``sql/verify/``; every figure is measured by the warehouse's clock.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
+from zoho.checks import planner
+from zoho.checks.planner import SweepPlan
 from zoho.checks.thresholds import ThresholdConfig, Thresholds
 from zoho.warehouse import connection as warehouse
 from zoho.warehouse.sqlfiles import sql_files
@@ -28,6 +32,11 @@ class Check:
     name: str
     ok: bool
     message: str
+    warning: bool = False  # passed, but the report says it loudly (the budget planner's forecast)
+
+    @property
+    def mark(self) -> str:
+        return "FAIL" if not self.ok else "WARN" if self.warning else "ok  "
 
 
 @dataclass
@@ -57,6 +66,7 @@ class TenantReport:
     invoices_without_customer: int = 0
     reminders: dict[tuple[str, str | None], int] = field(default_factory=dict)
     sync: dict[str, EntitySync] = field(default_factory=dict)
+    planner: SweepPlan | None = None
     checks: list[Check] = field(default_factory=list)
 
     # ---------------------------------------------------------------- figures
@@ -76,8 +86,11 @@ class TenantReport:
 
     @property
     def first_sweep_in_progress(self) -> bool:
-        """No full sync has completed yet and the last one stopped for the API budget: the tenant is
-        still converging, a night at a time (its figures are not yet the whole organisation's)."""
+        """The tenant's first sweep has not completed yet (it spans nights when the budget is small)
+        or, with no sweep recorded, no full sync has completed and the last one stopped for the API
+        budget: the tenant is still converging (its figures are not yet the whole organisation's)."""
+        if self.planner is not None and self.planner.sweep_generation >= 1:
+            return self.planner.sweep_generation == 1 and self.planner.sweep_phase != "complete"
         return self.hours_since_full_sync is None and any(s.status == "stopped" for s in self.sync.values())
 
     @property
@@ -114,6 +127,10 @@ class TenantReport:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if c.warning]
 
     # ---------------------------------------------------------------- checks
     def evaluate(self) -> None:
@@ -163,6 +180,8 @@ class TenantReport:
             checks.append(Check("max_budget_share", share <= limit,
                                 f"the last sync used {self.api_calls} API calls, {_pct(share)} of the daily budget "
                                 f"of {t.daily_api_budget} {'<=' if share <= limit else '>'} maximum {_pct(limit)}"))
+        if self.planner is not None and self.planner.warns:
+            checks.append(Check("sweep_forecast", True, self.planner.warning(), warning=True))
         self.checks = checks
 
     def _freshness_check(self, limit: float) -> Check:
@@ -216,11 +235,16 @@ class TenantReport:
             "daily_api_budget": self.thresholds.daily_api_budget,
             "budget_share": _round(self.budget_share),
             "thresholds": asdict(self.thresholds),
+            "planner": self.planner.as_dict() if self.planner else None,
             "checks": [asdict(c) for c in self.checks],
+            "warnings": [c.message for c in self.warnings],
         }
 
     def text(self) -> str:
-        lines = [f"tenant {self.user_id!r}: {'PASSED' if self.ok else 'FAILED'}"]
+        verdict = "PASSED" if self.ok else "FAILED"
+        if self.warnings:
+            verdict += f" with {len(self.warnings)} warning(s)"
+        lines = [f"tenant {self.user_id!r}: {verdict}"]
         lines.append(f"  customers: {self.customers} live, {self.customers_with_phone} with a primary phone "
                      f"({_pct(self.phone_share)})")
         lines.append(f"  invoices: {self.invoices} live, {self.invoices_without_customer} without a customer "
@@ -244,8 +268,10 @@ class TenantReport:
                          + (f"; last error: {s.last_error}" if s.last_error else ""))
         lines.append(f"  API calls of the last sync: {self.api_calls} of a daily budget of "
                      f"{self.thresholds.daily_api_budget} ({_pct(self.budget_share)})")
+        if self.planner is not None:
+            lines.append(self.planner.line())
         lines.append("  checks:")
-        lines += [f"    {'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.message}" for c in self.checks] or ["    (none)"]
+        lines += [f"    {c.mark}  {c.name}: {c.message}" for c in self.checks] or ["    (none)"]
         return "\n".join(lines)
 
 
@@ -264,12 +290,17 @@ class Report:
     def failed_tenants(self) -> list[str]:
         return [t.user_id for t in self.tenants if not t.ok]
 
+    @property
+    def warned_tenants(self) -> list[str]:
+        return [t.user_id for t in self.tenants if t.warnings]
+
     def tenant(self, user_id: str) -> TenantReport:
         return next(t for t in self.tenants if t.user_id == user_id)
 
     def as_dict(self) -> dict:
         return {"generated_at": self.generated_at.isoformat(), "ok": self.ok, "problems": list(self.problems),
-                "failed_tenants": self.failed_tenants, "unchecked_tenants": list(self.unchecked_tenants),
+                "failed_tenants": self.failed_tenants, "warned_tenants": self.warned_tenants,
+                "unchecked_tenants": list(self.unchecked_tenants),
                 "tenants": [t.as_dict() for t in self.tenants]}
 
     def text(self) -> str:
@@ -279,6 +310,8 @@ class Report:
             head = "FAILED: " + "; ".join(self.problems)
         else:
             head = f"FAILED: {len(self.failed_tenants)} of {len(self.tenants)} tenant(s): {', '.join(self.failed_tenants)}"
+        if self.warned_tenants:
+            head += f" (warnings for {', '.join(self.warned_tenants)})"
         lines = [f"Customer sync verification at {_ts(self.generated_at)}: {head}"]
         if self.unchecked_tenants:
             lines.append(f"(not configured, not checked: {', '.join(self.unchecked_tenants)})")
@@ -319,7 +352,8 @@ def verify(uri: str, thresholds: ThresholdConfig | None = None,
                 for key in ("watermark", "records_fetched"):
                     values.pop(key)
                 sync.setdefault(user_id, {})[values["entity"]] = EntitySync(**values)
-    found = sorted(set(customers) | set(invoices) | set(sync) | set(reminders))
+        plans = planner.load(conn)
+    found = sorted(set(customers) | set(invoices) | set(sync) | set(reminders) | set(plans))
     wanted = list(dict.fromkeys(tenants)) if tenants else found
     report.unchecked_tenants = [u for u in found if u not in wanted]
     if not wanted:
@@ -331,6 +365,7 @@ def verify(uri: str, thresholds: ThresholdConfig | None = None,
         tr.invoices, tr.invoices_without_customer = (int(v) for v in invoices.get(user_id, (0, 0)))
         tr.reminders = reminders.get(user_id, {})
         tr.sync = sync.get(user_id, {})
+        tr.planner = plans.get(user_id)
         tr.evaluate()
         report.tenants.append(tr)
     return report

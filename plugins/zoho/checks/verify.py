@@ -19,7 +19,11 @@ Figures per tenant (SQL in ``sql/verify/``, all measured by the warehouse's cloc
 - sync freshness from ``zoho_sync.sync_metadata``: hours since each entity's last sync finished
   (the oldest counts), its status and last error, hours since the last full (nightly) sync;
 - API calls of the last sync (contacts + invoices, ``sync_metadata.api_calls``) against the
-  organisation's daily budget (Zoho plans: 1,000 to 10,000 requests a day).
+  organisation's daily budget (Zoho plans: 1,000 to 10,000 requests a day);
+- the budget planner (``zoho_sync.budget_planner``): the budget the last run applied, the calls spent
+  and left today, the nightly sweep's phase and progress, the calls and nights it still needs, and
+  its verdict. A ``slow`` (more than 7 nights) or ``never`` verdict is a warning with the planner's
+  advice (raise ``daily_budget``, lower ``budget_reserve``, upgrade the plan), not a failure.
 
 Thresholds (JSON keys = option names with ``_``; ``null`` switches a check off; ``tenants`` holds
 per-tenant overrides, e.g. a bigger plan's budget)::

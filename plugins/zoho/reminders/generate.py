@@ -8,8 +8,8 @@ invoices at once (never a loop over invoices):
    (``policy.window(run_date)``), for eligible invoices: ``pending`` with the customer's primary
    phone, or ``skipped`` with the reason that holds it back.
 2. ``reschedule``: pending/skipped rows follow a changed ``due_date``.
-3. ``reevaluate``: the window's pending/skipped rows follow today's data (phone appeared, cause
-   appeared, phone changed).
+3. ``reevaluate``: the window's pending/skipped rows follow today's data (phone appeared or
+   decided, cause appeared, phone changed).
 4. ``cancel``: pending/skipped rows (any date) of invoices paid, void, deleted, no longer eligible
    or below the minimum, of deleted customers, or whose step moved before the window.
 

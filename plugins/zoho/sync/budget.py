@@ -232,11 +232,15 @@ class WarehouseBudget:
             self._conn.execute(load_sql("budget_stopped"), {"org_key": self.key, "reason": "zoho_budget_exhausted"})
 
     def status(self) -> dict[str, Any]:
-        """The ledger row, for logs and ``make verify``."""
+        """The ledger row, for logs and ``make verify``; records the budget as applied (planner)."""
         with self._lock:
             row = self._conn.execute(load_sql("budget_status"), {"org_key": self.key}).fetchone()
-        names = ("zoho_day", "plan_limit", "zoho_remaining", "resets_at", "spent_today", "stop_reason")
-        status = dict(zip(names, row)) if row else {}
+            names = ("zoho_day", "plan_limit", "zoho_remaining", "resets_at", "spent_today", "stop_reason")
+            status = dict(zip(names, row)) if row else {}
+            plan_limit = status.get("plan_limit")
+            self._conn.execute(load_sql("budget_settings"), {
+                "org_key": self.key, "budget": self.settings.effective_budget(plan_limit),
+                "sweep_share": self.settings.share(plan_limit, "sweep")})
         if isinstance(status.get("resets_at"), datetime):
             status["resets_at"] = status["resets_at"].isoformat()
         share = self.settings.share(status.get("plan_limit"), self.purpose)

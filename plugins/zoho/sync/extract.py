@@ -2,35 +2,40 @@
 
 Usable without Airflow: ``sync_tenant(client, warehouse_uri, tenant, mode)``.
 
-- Contacts first, then invoices. Batches are committed as they land (nothing loaded is lost by a
-  later failure); the watermark of ``zoho_sync.sync_metadata`` advances only once the entity's
-  listing completed and its rows were committed.
-- ``incremental``: from the watermark minus ``OVERLAP``; never infers deletions.
-  ``full``: the whole listing; what Zoho no longer lists is flagged deleted, but only when the
-  listing completed.
-- Contact persons are fetched only where the phone rule needs them and the contact changed (or its
-  persons were never fetched).
+- ``incremental``: contacts, then invoices, from the watermark minus ``OVERLAP`` (while a first
+  sweep has not set a watermark yet: from Zoho's clock when the sweep started); never infers
+  deletions. Batches are committed as they land (nothing loaded is lost by a later failure); the
+  watermark of ``zoho_sync.sync_metadata`` advances only once the listing completed.
+- ``full``: the nightly pass (``zoho.sync.nightly``): the sweep, resumable across runs and days
+  (``zoho.sync.sweep``), in the order that gets reminders right first.
+- Contact persons are read only where the phone rule needs them and the contact changed (or its
+  persons were never read); until they are, the contact is ``persons_pending``.
 - Unreadable records go to ``zoho_sync.rejected_records``; the rest loads.
-- A tenant is synced by one run at a time: a session advisory lock per tenant.
+- Two runs of the same kind never sync a tenant at once (an advisory lock per tenant and kind); an
+  incremental run may overlap a long nightly sweep: both draw from the organisation's one budget.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from zoho.books import errors
-from zoho.warehouse import connection as warehouse
+from zoho.rules.phones import needs_contact_persons
 from zoho.sync.budget import BudgetSettings, WarehouseBudget, org_key
 from zoho.sync.loading import RawLoader
-from zoho.rules.phones import needs_contact_persons
+from zoho.sync.metadata import EntityResult, Metadata, TenantResult, batched
+from zoho.sync.nightly import NightlyPass
 from zoho.sync.records import ContactRow, InvoiceRow, PersonRow, Rejected, read_contact, read_invoice, read_person
+from zoho.sync.sweep import SweepLedger
+from zoho.warehouse import connection as warehouse
 from zoho.warehouse.sqlfiles import sql_files
 
 load_sql = sql_files(__file__)
@@ -41,6 +46,7 @@ OVERLAP = timedelta(minutes=5)
 BATCH_SIZE = 2000
 MODES = ("incremental", "full")
 ID_FIELDS = {"contacts": "contact_id", "invoices": "invoice_id"}  # the Zoho id of a landed row
+DEFAULT_DUE_RANGE = (-16, 4)  # due dates (days from today) that can have a reminder in the default policy's window
 
 
 class TenantBusyError(RuntimeError):
@@ -53,110 +59,28 @@ class Tenant:
     default_country: str | None = None
 
 
-@dataclass
-class EntityResult:
-    entity: str
-    mode: str
-    fetched: int = 0
-    upserted: int = 0
-    deleted: int = 0
-    rejected: int = 0
-    api_calls: int = 0
-    person_calls: int = 0
-    missing_customers: int = 0
-    watermark: str | None = None
-    stopped: str | None = None  # why the budget stopped the listing (``BudgetStop.reason``), else None
-
-
-@dataclass
-class TenantResult:
-    user_id: str
-    mode: str
-    entities: list[EntityResult] = field(default_factory=list)
-    seconds: float = 0.0
-    stopped: str | None = None  # the budget stopped the sync (the reason); not a failure
-    budget: dict = field(default_factory=dict)  # the organisation's ledger after the run
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _batched(items: Iterable, size: int) -> Iterator[list]:
-    """Lists of ``size`` items. When the budget stops the listing, the records already paid for are
-    yielded first (to be landed), then the ``BudgetStop`` goes on."""
-    batch: list = []
-    try:
-        for item in items:
-            batch.append(item)
-            if len(batch) == size:
-                yield batch
-                batch = []
-    except errors.BudgetStop:
-        if batch:
-            yield batch
-        raise
-    if batch:
-        yield batch
-
-
-def _lock_key(user_id: str) -> str:
-    return f"zoho_sync:{user_id}"
-
-
-class _Metadata:
-    """``zoho_sync.sync_metadata`` for one (tenant, entity)."""
-
-    def __init__(self, conn: psycopg.Connection, user_id: str, entity: str):
-        self.conn, self.user_id, self.entity = conn, user_id, entity
-
-    def watermark(self) -> datetime | None:
-        row = self.conn.execute("select watermark from zoho_sync.sync_metadata where user_id = %s and entity = %s",
-                                (self.user_id, self.entity)).fetchone()
-        return row[0] if row else None
-
-    def start(self, mode: str, run_id: str | None) -> None:
-        self.conn.execute(load_sql("metadata_start"), {"user_id": self.user_id, "entity": self.entity,
-                                                       "mode": mode, "run_id": run_id})
-        self.conn.commit()
-
-    def finish(self, r: EntityResult, watermark: datetime | None) -> None:
-        self.conn.execute(load_sql("metadata_finish"), {
-            "user_id": self.user_id, "entity": self.entity, "watermark": watermark,
-            "fetched": r.fetched, "upserted": r.upserted, "deleted": r.deleted, "rejected": r.rejected,
-            "api_calls": r.api_calls, "person_calls": r.person_calls,
-            "missing_customers": r.missing_customers, "full": r.mode == "full"})
-        self.conn.commit()
-
-    def stop(self, r: EntityResult, stop: errors.BudgetStop) -> None:
-        """The budget stopped the listing: what landed is committed, the watermark stays (the listing
-        did not complete), and the row says why and how far it got. Not a failure."""
-        self.conn.execute(load_sql("metadata_stop"), {
-            "user_id": self.user_id, "entity": self.entity, "reason": stop.reason, "detail": str(stop)[:2000],
-            "fetched": r.fetched, "upserted": r.upserted, "rejected": r.rejected,
-            "api_calls": r.api_calls, "person_calls": r.person_calls})
-        self.conn.commit()
-
-    def fail(self, r: EntityResult, error: BaseException) -> None:
-        try:
-            self.conn.rollback()
-            self.conn.execute(load_sql("metadata_fail"), {
-                "user_id": self.user_id, "entity": self.entity, "error": f"{type(error).__name__}: {error}"[:2000],
-                "fetched": r.fetched, "upserted": r.upserted, "rejected": r.rejected,
-                "api_calls": r.api_calls, "person_calls": r.person_calls})
-            self.conn.commit()
-        except psycopg.Error:  # the connection itself may be what failed
-            log.exception("could not record the failure of %s/%s in sync_metadata", self.user_id, self.entity)
+def _lock_key(user_id: str, mode: str) -> str:
+    """One lock per tenant and run kind: a nightly sweep and an incremental run may overlap."""
+    return f"zoho_sync:{user_id}:{mode}"
 
 
 class TenantSync:
-    def __init__(self, client, conn: psycopg.Connection, tenant: Tenant, mode: str, run_id: str | None):
+    def __init__(self, client, conn: psycopg.Connection, tenant: Tenant, mode: str, run_id: str | None,
+                 due_range: tuple[int, int] = DEFAULT_DUE_RANGE):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.client, self.conn, self.tenant, self.mode, self.run_id = client, conn, tenant, mode, run_id
+        self.due_range = due_range
         self.loader = RawLoader(conn, tenant.user_id)
+        self.sweeps = SweepLedger(conn, tenant.user_id)
+        self.sweeps.read()
         self.budget_stop: errors.BudgetStop | None = None  # a stop met inside a batch (persons lookups)
         self.last_result: EntityResult | None = None  # the entity being synced (kept when the budget stops it)
         conn.commit()
+
+    def generation(self, entity: str) -> int:
+        """The sweep generation a record seen alive now is marked with."""
+        return self.sweeps.states[entity].generation
 
     @property
     def _calls(self) -> int:
@@ -165,67 +89,74 @@ class TenantSync:
     def _label(self, entity: str) -> str:
         return f"tenant {self.tenant.user_id!r} {entity}"
 
-    def _since(self, meta: _Metadata) -> datetime | None:
-        if self.mode == "full":
-            return None
-        watermark = meta.watermark()
-        return watermark - OVERLAP if watermark else None
+    def _since(self, meta: Metadata) -> datetime | None:
+        """Where an incremental listing starts: the watermark, else (a first sweep still running)
+        Zoho's clock when the sweep started; minus ``OVERLAP``. None: the whole listing."""
+        start = meta.watermark() or self.sweeps.states[meta.entity].zoho_started_at
+        return start - OVERLAP if start else None
 
     # ------------------------------------------------------------------ one entity
     def _sync_entity(self, entity: str, listing: Callable[..., Iterable[dict]],
                      land: Callable[[list[dict], EntityResult], list],
                      after_listing: Callable[[EntityResult], object] | None = None) -> EntityResult:
-        """The listing of one entity into the raw tables, batch by batch, with its ``sync_metadata``.
+        """The incremental listing of one entity into the raw tables, batch by batch, with its
+        ``sync_metadata``.
 
         ``land(batch, result)`` reads and upserts one batch of API records and returns the rows it
-        wrote (a full listing remembers their ids, to flag what Zoho no longer lists);
-        ``after_listing(result)`` runs once the listing completed and its rows were committed, before
-        the watermark moves.
+        wrote; ``after_listing(result)`` runs once the listing completed and its rows were
+        committed, before the watermark moves.
         """
-        meta = _Metadata(self.conn, self.tenant.user_id, entity)
+        meta = Metadata(self.conn, self.tenant.user_id, entity)
         result = self.last_result = EntityResult(entity, self.mode)
         since = self._since(meta)
         watermark = meta.watermark()
         meta.start(self.mode, self.run_id)
-        calls0 = self._calls
-        log.info("%s: %s listing%s", self._label(entity), self.mode,
-                 f" since {since.isoformat()}" if since else " (all records)")
-        try:
-            if self.mode == "full":
-                self.loader.start_listing(entity)
-            for batch in _batched(listing(modified_since=since), BATCH_SIZE):
+        with self.track(meta, result):
+            log.info("%s: %s listing%s", self._label(entity), self.mode,
+                     f" since {since.isoformat()}" if since else " (all records)")
+            for batch in batched(listing(modified_since=since), BATCH_SIZE):
                 result.fetched += len(batch)
                 rows = land(batch, result)
                 watermark = self._max_modified(rows, watermark)
-                if self.mode == "full":
-                    self.loader.mark_seen(entity, [getattr(row, ID_FIELDS[entity]) for row in rows])
                 self.conn.commit()
-                persons = f"{result.person_calls} person calls, " if entity == "contacts" else ""
-                log.info("%s: %d fetched, %d written, %s%d rejected so far", self._label(entity),
-                         result.fetched, result.upserted, persons, result.rejected)
+                self.log_progress(entity, result)
                 if self.budget_stop is not None:  # met by a persons lookup: the batch is landed, stop now
                     raise self.budget_stop
-            if self.mode == "full":
-                result.deleted = self.loader.flag_deleted(entity)
-            self.conn.commit()
             if after_listing is not None:
                 after_listing(result)
-            result.api_calls = self._calls - calls0
             result.watermark = watermark.isoformat() if watermark else None
             meta.finish(result, watermark)
+        return result
+
+    @contextmanager
+    def track(self, meta: Metadata, result: EntityResult):
+        """Count the calls of ``result``'s work and record how it ended in ``sync_metadata``: a budget
+        stop (what landed is kept; not a failure) or an error; success is the caller's ``finish``."""
+        calls0 = self._calls
+
+        def spent() -> None:
+            result.api_calls += self._calls - calls0
+
+        try:
+            yield
         except errors.BudgetStop as stop:
             self.conn.rollback()  # only an unfinished statement; every landed batch is committed
-            result.api_calls = self._calls - calls0
+            spent()
             result.stopped = stop.reason
             meta.stop(result, stop)
             log.warning("%s: stopped by the API budget after %d records (%d calls): %s; what landed is kept, the "
-                        "next run goes on", self._label(entity), result.fetched, result.api_calls, stop.detail)
+                        "next run goes on", self._label(result.entity), result.fetched, result.api_calls, stop.detail)
             raise
         except BaseException as exc:
-            result.api_calls = self._calls - calls0
+            spent()
             meta.fail(result, exc)
             raise
-        return result
+        spent()
+
+    def log_progress(self, entity: str, result: EntityResult, what: str = "") -> None:
+        persons = f"{result.person_calls} person calls, " if entity == "contacts" else ""
+        log.info("%s: %s%d fetched, %d written, %s%d rejected so far", self._label(entity), what,
+                 result.fetched, result.upserted, persons, result.rejected)
 
     def _read(self, batch: list, reader: Callable[[Any], Any], result: EntityResult) -> list[tuple[Any, Any]]:
         """``(row, record)`` for each readable API record; unreadable ones are quarantined and counted."""
@@ -241,16 +172,19 @@ class TenantSync:
 
     # ------------------------------------------------------------------ contacts
     def sync_contacts(self) -> EntityResult:
-        return self._sync_entity("contacts", self.client.iter_contacts, self._land_contact_batch)
+        return self._sync_entity("contacts", self.client.iter_contacts, self.land_contact_batch)
 
-    def _land_contact_batch(self, batch: list, result: EntityResult) -> list[ContactRow]:
+    def land_contact_batch(self, batch: list, result: EntityResult) -> list[ContactRow]:
         read = self._read(batch, lambda record: read_contact(record, self.tenant.default_country), result)
         rows = [row for row, _ in read]
         self._land_contacts(rows, {row.contact_id: record for row, record in read}, result)
+        self.loader.mark_seen("contacts", [r.contact_id for r in rows], self.generation("contacts"))
         return rows
 
     def _land_contacts(self, rows: list[ContactRow], records: dict, result: EntityResult) -> None:
-        """Upsert contacts, then refresh the persons of changed contacts that need them."""
+        """Upsert contacts, then the persons of changed contacts that need them: those a record
+        carries are stored at once; the others are read now (incremental run) or later, by dunning
+        value (nightly: ``read_pending_persons``), and are ``persons_pending`` until then."""
         changed = self.loader.changed_contact_ids(rows)
         result.upserted += self.loader.load_contacts(rows)
         self.loader.forget_missing([r.contact_id for r in rows])
@@ -259,9 +193,20 @@ class TenantSync:
         inline = {cid: records[cid]["contact_persons"] for cid in need
                   if isinstance(records[cid].get("contact_persons"), list)}
         to_fetch = [cid for cid in need if cid not in inline]
-        fetched, attempted = self._fetch_persons(to_fetch)
+        self.loader.set_persons_pending([cid for cid in changed if cid not in to_fetch], False)
+        self.loader.set_persons_pending(to_fetch, True)
+        self._store_persons(inline, result)
+        if self.mode == "incremental":
+            self._read_persons(to_fetch, result)
+
+    def _read_persons(self, contact_ids: list[str], result: EntityResult) -> None:
+        """Read and store the persons of ``contact_ids`` (one call each)."""
+        fetched, gone, attempted = self._fetch_persons(contact_ids)
         result.person_calls += attempted
-        persons = {**inline, **fetched}
+        self._store_persons(fetched, result)
+        self.loader.set_persons_pending(gone, False)  # deleted since the listing: the next sweep flags it
+
+    def _store_persons(self, persons: dict[str, list], result: EntityResult) -> None:
         person_rows: list[PersonRow] = []
         rejects: list[Rejected] = []
         for cid, plist in persons.items():
@@ -271,12 +216,14 @@ class TenantSync:
         self.loader.replace_persons(list(persons), person_rows)
         result.rejected += self.loader.reject(rejects, self.run_id)
 
-    def _fetch_persons(self, contact_ids: list[str]) -> tuple[dict[str, list], int]:
-        """The persons of each contact (one call each), and how many lookups were made: after a
-        budget stop the remaining ones are left for a later run (their persons stay unread)."""
+    def _fetch_persons(self, contact_ids: list[str]) -> tuple[dict[str, list], list[str], int]:
+        """The persons of each contact (one call each), the contacts Zoho no longer has, and how many
+        lookups were made: after a budget stop the remaining ones are left for a later run (they
+        stay ``persons_pending``)."""
         if not contact_ids:
-            return {}, 0
+            return {}, [], 0
         skipped: list[str] = []
+        gone: list[str] = []
 
         def fetch(cid: str) -> tuple[str, list | None]:
             if self.budget_stop is not None:
@@ -285,6 +232,7 @@ class TenantSync:
             try:
                 return cid, list(self.client.list_contact_persons(cid))
             except errors.NotFoundError:  # deleted between the listing and this call
+                gone.append(cid)
                 return cid, None
             except errors.BudgetStop as stop:  # what was fetched is stored; the rest waits for a later run
                 self.budget_stop = stop
@@ -294,22 +242,26 @@ class TenantSync:
         workers = max(1, min(int(getattr(self.client, "max_concurrent", 4) or 4), 8))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="persons") as pool:
             persons = {cid: plist for cid, plist in pool.map(fetch, contact_ids) if plist is not None}
-        return persons, len(contact_ids) - len(skipped)
+        return persons, gone, len(contact_ids) - len(skipped)
 
     # ------------------------------------------------------------------ invoices
     def sync_invoices(self) -> EntityResult:
-        return self._sync_entity("invoices", self.client.iter_invoices, self._land_invoice_batch,
-                                 after_listing=self._resolve_missing_customers)
+        return self._sync_entity("invoices", self.client.iter_invoices, self.land_invoice_batch,
+                                 after_listing=self.resolve_missing_customers)
 
-    def _land_invoice_batch(self, batch: list, result: EntityResult) -> list[InvoiceRow]:
+    def land_invoice_batch(self, batch: list, result: EntityResult) -> list[InvoiceRow]:
         rows = [row for row, _ in self._read(batch, read_invoice, result)]
         result.upserted += self.loader.load_invoices(rows)
+        self.loader.mark_seen("invoices", [r.invoice_id for r in rows], self.generation("invoices"))
         return rows
 
-    def _resolve_missing_customers(self, result: EntityResult) -> None:
+    def resolve_missing_customers(self, result: EntityResult) -> None:
         """Fetch by id the customers invoices reference but the contact listing did not return;
-        count the tenant's invoices whose customer Zoho says does not exist."""
-        unknown = self.loader.unknown_customer_ids()
+        count the tenant's invoices whose customer Zoho says does not exist. Not while the first
+        sweep of the contacts is still listing: most customers are simply not read yet."""
+        contacts = self.sweeps.states["contacts"]
+        first_listing = contacts.last_completed_at is None and contacts.phase == "listing"
+        unknown = [] if first_listing else self.loader.unknown_customer_ids()
         found: list[ContactRow] = []
         records: dict = {}
         missing: list[str] = []
@@ -327,6 +279,7 @@ class TenantSync:
             records[row.contact_id] = record
         if found:
             self._land_contacts(found, records, EntityResult("contacts", self.mode))
+            self.loader.mark_seen("contacts", [r.contact_id for r in found], self.generation("contacts"))
         self.loader.record_missing(missing)
         self.conn.commit()
         if unknown:
@@ -370,16 +323,18 @@ def _budget_gate(client, warehouse_uri: str, tenant: Tenant, mode: str,
 
 
 def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: str | None = None,
-                lock_timeout_s: float = 600, budget: BudgetSettings | None = None) -> TenantResult:
-    """Sync one tenant (contacts, then invoices) under the tenant's advisory lock, every call drawn
-    from the organisation's budget in the warehouse. A budget stop is not an error: the result says
-    ``stopped`` and what landed is kept."""
+                lock_timeout_s: float = 600, budget: BudgetSettings | None = None,
+                due_range: tuple[int, int] = DEFAULT_DUE_RANGE) -> TenantResult:
+    """Sync one tenant under its advisory lock for the run kind, every call drawn from the
+    organisation's budget in the warehouse. A budget stop is not an error: the result says
+    ``stopped`` and what landed is kept. ``due_range``: the due dates (days from today) of invoices
+    that can have a reminder in the policy's window (``zoho.sync.sweep.reminder_due_range``)."""
     started = time.monotonic()
     result = TenantResult(tenant.user_id, mode)
     gate = _budget_gate(client, warehouse_uri, tenant, mode, budget)
     client.set_budget(gate)
     try:
-        _locked_sync(client, warehouse_uri, tenant, mode, run_id, lock_timeout_s, result)
+        _locked_sync(client, warehouse_uri, tenant, mode, run_id, lock_timeout_s, result, due_range)
     except errors.BudgetStop as stop:
         result.stopped = stop.reason
     finally:
@@ -394,19 +349,26 @@ def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: s
 
 
 def _locked_sync(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: str | None,
-                 lock_timeout_s: float, result: TenantResult) -> None:
+                 lock_timeout_s: float, result: TenantResult, due_range: tuple[int, int]) -> None:
     with warehouse.connect(warehouse_uri) as conn:
         conn.execute("select set_config('lock_timeout', %s, false)", (f"{int(lock_timeout_s * 1000)}ms",))
         try:
-            conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id),))
+            conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id, mode),))
         except psycopg.errors.LockNotAvailable:
             raise TenantBusyError(
-                f"tenant {tenant.user_id!r} is being synced by another run (waited {lock_timeout_s:.0f} s "
+                f"tenant {tenant.user_id!r} is being synced by another {mode} run (waited {lock_timeout_s:.0f} s "
                 f"for its lock); see zoho_sync.sync_metadata and pg_locks") from None
         conn.execute("select set_config('lock_timeout', '0', false)")
         conn.commit()
         try:
-            sync = TenantSync(client, conn, tenant, mode, run_id)
+            sync = TenantSync(client, conn, tenant, mode, run_id, due_range)
+            if mode == "full":
+                nightly = NightlyPass(sync)
+                try:
+                    nightly.run()
+                finally:
+                    result.entities.extend(nightly.results.values())
+                return
             for entity_sync in (sync.sync_contacts, sync.sync_invoices):
                 try:
                     result.entities.append(entity_sync())
@@ -420,5 +382,5 @@ def _locked_sync(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: 
         finally:
             if not conn.closed and not conn.broken:
                 conn.rollback()
-                conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id),))
+                conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (_lock_key(tenant.user_id, mode),))
                 conn.commit()

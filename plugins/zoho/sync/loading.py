@@ -5,6 +5,7 @@ Never a round trip per row. The caller owns the transaction boundaries (one comm
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 import psycopg
 from psycopg import sql
@@ -100,25 +101,57 @@ class RawLoader:
                     for r in rows))
         return self._upsert("upsert_invoices")
 
-    # ------------------------------------------------------------------ full-listing deletions
-    def start_listing(self, entity: str) -> None:
-        with self.conn.cursor() as cur:
-            cur.execute("delete from seen_ids where entity = %s", (entity,))
-
-    def mark_seen(self, entity: str, ids: Iterable[str]) -> None:
-        with self.conn.cursor() as cur, cur.copy("copy seen_ids (entity, zoho_id) from stdin") as copy:
-            for zoho_id in ids:
-                copy.write_row((entity, zoho_id))
-
-    def flag_deleted(self, entity: str) -> int:
-        """Flag as deleted what the completed listing did not return. Only after a full listing."""
+    # ------------------------------------------------------------------ sweeps: seen, unseen, deleted
+    def _entity_sql(self, name: str, entity: str) -> sql.Composed:
         table, id_column = ENTITY_TABLES[entity]
-        stmt = sql.SQL(load_sql("flag_deleted")).format(
-            table=sql.Identifier(table), id_column=sql.Identifier(id_column))
+        return sql.SQL(load_sql(name)).format(table=sql.Identifier(table), id_column=sql.Identifier(id_column))
+
+    def mark_seen(self, entity: str, ids: Sequence[str], generation: int) -> None:
+        """Rows seen alive by sweep ``generation`` (or a run during it)."""
+        if ids:
+            with self.conn.cursor() as cur:
+                cur.execute(self._entity_sql("mark_seen", entity),
+                            {"user_id": self.user_id, "ids": list(ids), "generation": generation})
+
+    def unseen(self, entity: str, generation: int, limit: int) -> list[str]:
+        """Live rows that sweep ``generation`` has neither listed nor confirmed by id."""
         with self.conn.cursor() as cur:
-            cur.execute("analyze seen_ids")  # temp tables are never auto-analysed: a hash anti-join, not a guess
-            cur.execute(stmt, {"user_id": self.user_id, "entity": entity})
+            cur.execute(self._entity_sql("sweep_unseen", entity),
+                        {"user_id": self.user_id, "generation": generation, "limit": limit})
+            return [r[0] for r in cur.fetchall()]
+
+    def flag_deleted(self, entity: str, ids: Sequence[str]) -> int:
+        """Flag as deleted the rows Zoho answered "does not exist" for by id."""
+        if not ids:
+            return 0
+        with self.conn.cursor() as cur:
+            cur.execute(self._entity_sql("flag_deleted", entity), {"user_id": self.user_id, "ids": list(ids)})
             return cur.rowcount
+
+    def open_invoices_unseen(self, seen: Sequence[str], open_statuses: Sequence[str],
+                             due_range: tuple[int, int], today: date) -> list[str]:
+        """Invoices held as open and due in ``due_range`` (days from ``today``, Zoho's date) that
+        tonight's listing of those invoices did not return."""
+        with self.conn.cursor() as cur:
+            cur.execute(load_sql("open_invoices_unseen"), {
+                "user_id": self.user_id, "seen": list(seen), "open_statuses": list(open_statuses),
+                "due_from": due_range[0], "due_to": due_range[1], "today": today})
+            return [r[0] for r in cur.fetchall()]
+
+    # ------------------------------------------------------------------ contact persons still to read
+    def set_persons_pending(self, ids: Sequence[str], pending: bool) -> None:
+        if ids:
+            with self.conn.cursor() as cur:
+                cur.execute(load_sql("persons_pending"), {"user_id": self.user_id, "ids": list(ids), "pending": pending})
+
+    def pending_persons(self, limit: int, open_statuses: Sequence[str], due_range: tuple[int, int],
+                        today: date) -> list[str]:
+        """Contacts whose persons are still to be read, by dunning value (``persons_by_value.sql``)."""
+        with self.conn.cursor() as cur:
+            cur.execute(load_sql("persons_by_value"), {
+                "user_id": self.user_id, "limit": limit, "open_statuses": list(open_statuses),
+                "due_from": due_range[0], "due_to": due_range[1], "today": today})
+            return [r[0] for r in cur.fetchall()]
 
     # ------------------------------------------------------------------ missing customers
     def unknown_customer_ids(self) -> list[str]:

@@ -236,8 +236,9 @@ def create_app() -> FastAPI:
             rejected = queries.rejected_counts(conn)
             gate = queries.latest_quality_gate(conn)
             reminder_counts = queries.reminder_counts(conn, today)
+            planner = queries.budget_planner(conn)
         latest = runs.latest_sync_runs()
-        names = sorted({r["user_id"] for r in status}
+        names = sorted({r["user_id"] for r in status} | set(planner)
                        | {t for info in latest.values() if info for t in info.tenants})
         tenants = []
         for user_id in names:
@@ -247,7 +248,8 @@ def create_app() -> FastAPI:
             tenants.append({"user_id": user_id, "entities": entities, "runs": tenant_runs,
                             "rejected": rejected.get(user_id, {}),
                             "rejected_total": sum(rejected.get(user_id, {}).values()),
-                            "reminders": reminder_counts.get(user_id, {})})
+                            "reminders": reminder_counts.get(user_id, {}),
+                            "planner": planner.get(user_id)})
         gate_dag = runs.dag_of_run(gate["run_id"]) if gate else None
         return render(request, "overview.html", user, started, active="overview", title="Overview",
                       tenants=tenants, gate=gate, gate_dag=gate_dag, latest=latest, today=today,

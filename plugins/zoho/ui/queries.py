@@ -56,7 +56,7 @@ REMINDER_STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 # scheduled_for filters; "past" and "recent" look back RECENT_DAYS (older rows are history: "all")
 REMINDER_WHEN = ("upcoming", "today", "past", "recent", "all")
 RECENT_DAYS = 30
-REMINDER_REASONS = ("no_customer", "no_phone", "customer_deleted", "invoice_paid", "invoice_void",
+REMINDER_REASONS = ("no_customer", "phone_pending", "no_phone", "customer_deleted", "invoice_paid", "invoice_void",
                     "invoice_deleted", "invoice_not_eligible", "quality_gate_failed")
 _PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
 MAX_QUERY_LENGTH = 100
@@ -156,6 +156,15 @@ def table_tenants(conn: psycopg.Connection, table: str) -> list[str]:
 def sync_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
     """The last run of each (tenant, entity): mode, status, times, counts, API calls, error."""
     return _rows(conn, load_sql("sync_status"))
+
+
+def budget_planner(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """Per tenant, its row of ``zoho_sync.budget_planner`` (a view over a few rows per tenant: the
+    budget ledger, the sweep checkpoints, and the contacts with persons pending, by a partial index);
+    none before the warehouse is migrated to it."""
+    if _rows(conn, "select to_regclass('zoho_sync.budget_planner') is not null as present")[0]["present"]:
+        return {r["user_id"]: r for r in _rows(conn, load_sql("budget_planner"))}
+    return {}
 
 
 def rejected_counts(conn: psycopg.Connection) -> dict[str, dict[str, int]]:

@@ -26,6 +26,7 @@ renamed as (
 
         ----------  booleans
         source.is_deleted,
+        source.persons_pending,
 
         ----------  timestamps
         source.last_modified_time,

@@ -6,9 +6,11 @@
 --   (invoice_paid: status paid or balance <= 0; invoice_not_eligible: a status outside the policy's
 --   eligible_statuses, e.g. draft again, or no due_date / balance)
 -- hold_reason: why an eligible invoice's reminder is withheld; null means it can be sent. Precedence:
---     quality_gate_failed > no_customer > customer_deleted > no_phone
+--     quality_gate_failed > no_customer > customer_deleted > phone_pending > no_phone
 --   (the gate first: when the data failed validation no data-derived answer is trusted; then the
---   chain to a phone number: a customer, not deleted, with a primary phone)
+--   chain to a phone number: a customer, not deleted, whose phone is decided (phone_pending: the
+--   phone rule needs contact persons the sync has not read yet, so primary_phone may be a guess
+--   and is never used), with a primary phone)
 -- phone: the customer's primary phone when nothing holds the reminder back, else null.
 select
     invoices.id as invoice_id,
@@ -42,6 +44,7 @@ cross join lateral (
             when not %(gate_passed)s then 'quality_gate_failed'
             when customers.id is null then 'no_customer'
             when customers.is_deleted then 'customer_deleted'
+            when customers.phone_pending then 'phone_pending'
             when phones.primary_phone is null then 'no_phone'
         end as hold_reason
 ) as reasons

@@ -1,8 +1,8 @@
 -- Step 3: re-evaluate the pending/skipped rows of the run's window against today's data: a phone
--- that appeared turns skipped into pending (with the phone), a cause that appeared turns pending
--- into skipped (with its reason), a changed primary phone or customer is followed. Rows that would
--- not change are not written (updated_at moves only on a change). Rows of invoices that are no
--- longer eligible are step 4's.
+-- that appeared or was decided (contact persons read) turns skipped into pending (with the phone),
+-- a cause that appeared turns pending into skipped (with its reason), a changed primary phone or
+-- customer is followed. Rows that would not change are not written (updated_at moves only on a
+-- change). Rows of invoices that are no longer eligible are step 4's.
 with invoice_state as (
 {invoice_state}
 )

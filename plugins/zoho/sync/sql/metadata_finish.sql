@@ -11,6 +11,5 @@ update zoho_sync.sync_metadata set
     person_calls      = %(person_calls)s,
     missing_customers = %(missing_customers)s,
     last_error        = null,
-    stop_reason       = null,
-    last_full_sync_at = case when %(full)s then now() else last_full_sync_at end
+    stop_reason       = null
 where user_id = %(user_id)s and entity = %(entity)s

@@ -12,7 +12,7 @@ with fetched as (
                       where s.contact_person_id = p.contact_person_id and s.contact_id = p.contact_id)
     returning p.contact_id
 ), marked as (
-    update zoho_raw.contacts c set persons_synced_at = now()
+    update zoho_raw.contacts c set persons_synced_at = now(), persons_pending = false
     from fetched f
     where c.user_id = %(user_id)s and c.contact_id = f.contact_id
     returning c.contact_id

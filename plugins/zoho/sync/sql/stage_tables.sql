@@ -7,6 +7,3 @@ create temp table if not exists stage_contact_persons (
     mobile_e164 text, phone_e164 text, payload jsonb, payload_hash text);
 create temp table if not exists stage_invoices (
     invoice_id text, customer_id text, last_modified_time timestamptz, payload jsonb, payload_hash text);
--- Ids a full listing returned, for deletion detection once the listing completed. No key: filled
--- by COPY (a listing's duplicates are harmless to the anti-join), analysed once before it.
-create temp table if not exists seen_ids (entity text, zoho_id text);

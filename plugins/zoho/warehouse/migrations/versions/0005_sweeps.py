@@ -42,6 +42,7 @@ create table zoho_sync.sweeps (
     fixed_calls         integer,
     max_modified        timestamptz,
     started_at          timestamptz,
+    zoho_started_at     timestamptz,
     completed_at        timestamptz,
     last_run_id         text,
     last_pages          integer,
