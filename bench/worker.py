@@ -107,9 +107,9 @@ class Instrument:
         from zoho.sync import loading
         from zoho.books.client import ZohoBooksClient
 
-        for name in ("load_contacts", "changed_contact_ids", "replace_persons", "load_invoices", "start_listing",
+        for name in ("load_contacts", "changed_contact_ids", "replace_persons", "load_invoices", "unseen",
                      "mark_seen", "flag_deleted", "unknown_customer_ids", "record_missing", "forget_missing",
-                     "reject", "__init__"):
+                     "set_persons_pending", "pending_persons", "open_invoices_unseen", "reject", "__init__"):
             self._patch(loading.RawLoader, name, self._timed("load"))
         if self.capture_dir:
             for name in ("load_contacts", "load_invoices", "replace_persons"):
@@ -119,7 +119,9 @@ class Instrument:
         self._patch(extract.TenantSync, "_fetch_persons", self._timed("persons_api"))
         self._patch(ZohoBooksClient, "iter_contacts", self._timed_iter("list_api"))
         self._patch(ZohoBooksClient, "iter_invoices", self._timed_iter("list_api"))
+        self._patch(ZohoBooksClient, "iter_pages", self._timed_iter("list_api"))  # the nightly sweep's listings
         self._patch(ZohoBooksClient, "get_contact", self._timed("lookup_api"))
+        self._patch(ZohoBooksClient, "get_invoice", self._timed("lookup_api"))
         self._patch(psycopg.Connection, "commit", self._timed("commit"))
         return self
 
@@ -202,26 +204,26 @@ def replay(spec: dict) -> dict:
             base = capture / _safe(user_id)
             loader = timed(loader_s, "other", RawLoader, conn, user_id)
             conn.commit()
-            timed(loader_s, "other", loader.start_listing, "contacts")
-            pairs = zip(_pickled(Path(f"{base}.load_contacts.pickle")), _pickled(Path(f"{base}.replace_persons.pickle")))
-            for (rows,), (person_ids, person_rows) in pairs:
+            for (rows,) in _pickled(Path(f"{base}.load_contacts.pickle")):
                 ids = [r.contact_id for r in rows]
                 timed(loader_s, "contacts", loader.changed_contact_ids, rows)
                 timed(loader_s, "contacts", loader.load_contacts, rows)
                 timed(loader_s, "contacts", loader.forget_missing, ids)
-                timed(loader_s, "contact_persons", loader.replace_persons, person_ids, person_rows)
-                timed(loader_s, "seen_and_deletions", loader.mark_seen, "contacts", ids)
+                timed(loader_s, "seen_and_deletions", loader.mark_seen, "contacts", ids, 1)
                 timed(loader_s, "commit", conn.commit)
                 records["contacts"] += len(rows)
+            # the nightly reads the persons after the contact pages, in chunks by dunning value
+            for person_ids, person_rows in _pickled(Path(f"{base}.replace_persons.pickle")):
+                timed(loader_s, "contact_persons", loader.replace_persons, person_ids, person_rows)
+                timed(loader_s, "commit", conn.commit)
                 records["contact_persons"] += len(person_rows)
-            timed(loader_s, "seen_and_deletions", loader.flag_deleted, "contacts")
-            timed(loader_s, "seen_and_deletions", loader.start_listing, "invoices")
+            timed(loader_s, "seen_and_deletions", loader.unseen, "contacts", 1, 1000)
             for (rows,) in _pickled(Path(f"{base}.load_invoices.pickle")):
                 timed(loader_s, "invoices", loader.load_invoices, rows)
-                timed(loader_s, "seen_and_deletions", loader.mark_seen, "invoices", [r.invoice_id for r in rows])
+                timed(loader_s, "seen_and_deletions", loader.mark_seen, "invoices", [r.invoice_id for r in rows], 1)
                 timed(loader_s, "commit", conn.commit)
                 records["invoices"] += len(rows)
-            timed(loader_s, "seen_and_deletions", loader.flag_deleted, "invoices")
+            timed(loader_s, "seen_and_deletions", loader.unseen, "invoices", 1, 1000)
             unknown = timed(loader_s, "other", loader.unknown_customer_ids)
             timed(loader_s, "other", loader.record_missing, unknown)
             timed(loader_s, "commit", conn.commit)

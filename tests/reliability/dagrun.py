@@ -8,7 +8,7 @@ Tenants, all with user_ids that need quoting, plus one with bad credentials:
 | ``o'brien; drop table x;--`` | org 0 of sandbox A | clean |
 | ``Łódź-ü`` | org 1 of sandbox A | clean |
 | ``"quoted"`` | org 0 of sandbox B | throttled (code 44) twice, then the invoice listing fails (HTTP 500) for longer than the client retries: try 1 fails, Airflow retries |
-| ``faulted; '--`` | org 1 of sandbox B | its access token expires mid-run; then its warehouse session is killed (``pg_terminate_backend``) while a contacts batch is uncommitted: try 1 fails, Airflow retries |
+| ``faulted; '--`` | org 1 of sandbox B | its access token expires mid-run; then its warehouse session is killed (``pg_terminate_backend``) while its contact persons are being read: try 1 fails, Airflow retries |
 | ``broken-tenant`` | org 0 of sandbox B, revoked refresh token | fails at once, not retried |
 
 Sandboxes A and B are built from the same seed and date, so they hold the same Zoho data: each

@@ -18,9 +18,10 @@ from psycopg import sql
 
 from zoho.warehouse import connection as warehouse
 
-# Columns that record when a row was loaded, not what it says.
+# Columns that record when a row was loaded, not what it says (``seen_generation``: which nightly
+# sweep last saw the row, a count of the sweeps run).
 LOAD_TIMESTAMPS = ("_synced_at", "persons_synced_at", "deleted_at", "checked_at", "rejected_at",
-                   "updated_at", "created_at")
+                   "updated_at", "created_at", "seen_generation")
 
 # (table, natural key expression, columns left out) of the raw landing tables and the sync state.
 RAW_TABLES = (
@@ -125,18 +126,18 @@ def assert_ids_follow_the_formula(uri, user_id: str) -> None:
 
 
 # ------------------------------------------------------------------------------ the tenant lock
-def tenant_lock_pids(conn, user_id: str) -> list[int]:
-    """Backends of this database holding the tenant's sync lock (``pg_advisory_lock(bigint)``: the
-    key's high half is ``classid``, its low half ``objid``)."""
+def tenant_lock_pids(conn, user_id: str, modes=("full", "incremental")) -> list[int]:
+    """Backends of this database holding the tenant's sync lock of one of ``modes`` (one lock per run
+    kind; ``pg_advisory_lock(bigint)``: the key's high half is ``classid``, its low half ``objid``)."""
     return [r[0] for r in conn.execute(
         """
-        with k as (select hashtextextended(%s, 0) as key)
+        with k as (select hashtextextended('zoho_sync:' || %s || ':' || m, 0) as key from unnest(%s::text[]) m)
         select l.pid from pg_locks l, k
         where l.locktype = 'advisory' and l.granted and l.objsubid = 1
           and l.database = (select oid from pg_database where datname = current_database())
           and l.classid::bigint = ((k.key >> 32) & 4294967295)
           and l.objid::bigint = (k.key & 4294967295)
-        """, (f"zoho_sync:{user_id}",)).fetchall()]
+        """, (user_id, list(modes))).fetchall()]
 
 
 @dataclass

@@ -152,22 +152,33 @@ def test_the_token_expiring_again_right_after_its_refresh_is_a_credential_error_
 
 
 def test_the_batch_size_does_not_change_what_lands(env, monkeypatch):
-    """The loader commits per batch (2000 records by default); with a batch of 50 a failure leaves
-    many committed batches behind. A mid-listing outage followed by the retry still converges."""
+    """The nightly sweep commits a checkpoint with every batch of pages (10 by default); with a batch
+    of one page, a failure leaves many committed batches behind. A mid-listing outage followed by
+    the retry still converges, and the retry goes on from the checkpoint."""
     import zoho.sync.extract as extract
+    import zoho.sync.nightly as nightly
 
     sb, uri, org, clean = env
     monkeypatch.setattr(extract, "BATCH_SIZE", 50)
+    monkeypatch.setattr(nightly, "BATCH_PAGES", 1)
     label = "small-batches"
-    sb.faults.add("http_500", count=None, path_prefix=INVOICES, org_id=org.organization_id, after=2)
+    # the open invoices' listing (one page here), then two pages of the sweep, then an outage
+    sb.faults.add("http_500", count=None, path_prefix=INVOICES, org_id=org.organization_id, after=3)
     try:
         with pytest.raises(errors.ServerError):
             sync(sb, uri, org, "full", label=label, max_retries=0)
     finally:
         sb.faults.clear()
-    # two pages (400 invoices) were committed batch by batch before page 3 failed; nothing flagged
-    assert scalar(uri, "select count(*) from zoho_raw.invoices where user_id = %s", label) == 400
+    # two pages (400 invoices) were committed page by page before page 3 failed; nothing flagged
+    assert scalar(uri, "select next_page from zoho_sync.sweeps where user_id = %s and entity = 'invoices'",
+                  label) == 3
+    assert scalar(uri, "select count(*) from zoho_raw.invoices where user_id = %s", label) >= 400
+    assert scalar(uri, "select count(*) from zoho_raw.invoices where user_id = %s and is_deleted", label) == 0
     assert scalar(uri, "select watermark from zoho_sync.sync_metadata where user_id = %s "
                        "and entity = 'invoices'", label) is None
+    sb.reset_calls()
     sync(sb, uri, org, "full", label=label)
+    pages = sorted(int(c.params["page"]) for c in sb.calls_matching(INVOICES, org_id=org.organization_id)
+                   if c.params.get("sort_column") == "created_time")
+    assert pages[0] == 2  # resumed one page before the checkpoint, not from page 1
     assert_same_state(raw_state(uri, label), clean)

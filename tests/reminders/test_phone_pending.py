@@ -13,27 +13,11 @@ from datetime import date
 
 import pytest
 
-from tests.reminders.marts import create_marts, truncate
 from tests.reminders.test_reminders import PHONE, customer, invoice, reminders, run, snapshot
-from zoho.warehouse import connection as warehouse
 
 GUESS = PHONE                # what the contact's own fields give while its persons are unread
 RESOLVED = "+14155550102"    # the primary person's mobile, once the persons are read
 HELD = ("skipped", "phone_pending", None)
-
-
-@pytest.fixture(scope="module")
-def marts_uri(warehouse_uri):
-    with warehouse.connect(warehouse_uri, autocommit=True) as conn:
-        create_marts(conn)
-    return warehouse_uri
-
-
-@pytest.fixture
-def conn(marts_uri):
-    with warehouse.connect(marts_uri, autocommit=True) as conn:
-        truncate(conn)
-        yield conn
 
 
 def persons_read(conn, cid, phone: str | None = RESOLVED, source: str | None = "primary_person.mobile") -> None:

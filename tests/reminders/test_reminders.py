@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.reminders.marts import add_customer, add_invoice, create_marts, reminder_uuid, truncate
-from zoho.warehouse import connection as warehouse
+from tests.reminders.marts import add_customer, add_invoice, reminder_uuid
 from zoho.reminders.policy import ReminderPolicy
 from zoho.reminders.generate import generate_reminders
 
@@ -20,20 +19,6 @@ T = "acme"
 DUE = date(2026, 3, 10)
 PHONE = "+14155550100"
 DEFAULT = ReminderPolicy()
-
-
-@pytest.fixture(scope="module")
-def marts_uri(warehouse_uri):
-    with warehouse.connect(warehouse_uri, autocommit=True) as conn:
-        create_marts(conn)
-    return warehouse_uri
-
-
-@pytest.fixture
-def conn(marts_uri):
-    with warehouse.connect(marts_uri, autocommit=True) as conn:
-        truncate(conn)
-        yield conn
 
 
 def run(conn, run_date: date, policy: ReminderPolicy = DEFAULT, gate_passed: bool = True, user_id: str = T):

@@ -81,7 +81,7 @@ class ZohoBooksClient:
     at ``backoff_cap``); a server-requested wait above ``max_retry_wait`` fails at once;
     ``on_new_token`` is called with each access token issued (the Airflow hook masks it).
 
-    Public API: ``iter_contacts``, ``iter_invoices``, ``iter_endpoint`` (generators),
+    Public API: ``iter_contacts``, ``iter_invoices``, ``iter_endpoint``, ``iter_pages`` (generators),
     ``get_contact``, ``get_invoice``, ``list_contact_persons``, ``list_organizations``,
     ``test_connection``, ``stats``, ``close``.
     """

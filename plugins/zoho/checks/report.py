@@ -175,7 +175,12 @@ class TenantReport:
                 checks.append(Check("max_hours_since_full_sync", age <= limit,
                                     f"last full sync {_hours(age)} ago {'<=' if age <= limit else '>'} "
                                     f"maximum {_hours(limit)}"))
-        if t.max_budget_share is not None:
+        if t.max_budget_share is not None and self.planner is not None and self.planner.effective_budget:
+            p = self.planner
+            checks.append(Check("max_budget_share", True,
+                                f"the organisation's daily budget is enforced by the sync ({p.effective_budget} calls, "
+                                f"{p.sweep_share} for the nightly sweep); {p.spent_today or 0} spent this Zoho day"))
+        elif t.max_budget_share is not None:
             share, limit = self.budget_share, t.max_budget_share
             checks.append(Check("max_budget_share", share <= limit,
                                 f"the last sync used {self.api_calls} API calls, {_pct(share)} of the daily budget "

@@ -83,10 +83,10 @@ class TenantSync:
         return self.sweeps.states[entity].generation
 
     @property
-    def _calls(self) -> int:
+    def calls_made(self) -> int:
         return self.client.stats.total_calls
 
-    def _label(self, entity: str) -> str:
+    def label(self, entity: str) -> str:
         return f"tenant {self.tenant.user_id!r} {entity}"
 
     def _since(self, meta: Metadata) -> datetime | None:
@@ -111,13 +111,13 @@ class TenantSync:
         since = self._since(meta)
         watermark = meta.watermark()
         meta.start(self.mode, self.run_id)
-        with self.track(meta, result):
-            log.info("%s: %s listing%s", self._label(entity), self.mode,
+        with self.track(meta, result) as settle:
+            log.info("%s: %s listing%s", self.label(entity), self.mode,
                      f" since {since.isoformat()}" if since else " (all records)")
             for batch in batched(listing(modified_since=since), BATCH_SIZE):
                 result.fetched += len(batch)
                 rows = land(batch, result)
-                watermark = self._max_modified(rows, watermark)
+                watermark = self.max_modified(rows, watermark)
                 self.conn.commit()
                 self.log_progress(entity, result)
                 if self.budget_stop is not None:  # met by a persons lookup: the batch is landed, stop now
@@ -125,37 +125,41 @@ class TenantSync:
             if after_listing is not None:
                 after_listing(result)
             result.watermark = watermark.isoformat() if watermark else None
+            settle()
             meta.finish(result, watermark)
         return result
 
     @contextmanager
     def track(self, meta: Metadata, result: EntityResult):
         """Count the calls of ``result``'s work and record how it ended in ``sync_metadata``: a budget
-        stop (what landed is kept; not a failure) or an error; success is the caller's ``finish``."""
-        calls0 = self._calls
+        stop (what landed is kept; not a failure) or an error; success is the caller's ``finish``,
+        after ``settle()`` (the block's calls so far added to ``result.api_calls``)."""
+        mark = [self.calls_made]
 
-        def spent() -> None:
-            result.api_calls += self._calls - calls0
+        def settle() -> None:
+            now = self.calls_made
+            result.api_calls += now - mark[0]
+            mark[0] = now
 
         try:
-            yield
+            yield settle
         except errors.BudgetStop as stop:
             self.conn.rollback()  # only an unfinished statement; every landed batch is committed
-            spent()
+            settle()
             result.stopped = stop.reason
             meta.stop(result, stop)
             log.warning("%s: stopped by the API budget after %d records (%d calls): %s; what landed is kept, the "
-                        "next run goes on", self._label(result.entity), result.fetched, result.api_calls, stop.detail)
+                        "next run goes on", self.label(result.entity), result.fetched, result.api_calls, stop.detail)
             raise
         except BaseException as exc:
-            spent()
+            settle()
             meta.fail(result, exc)
             raise
-        spent()
+        settle()
 
     def log_progress(self, entity: str, result: EntityResult, what: str = "") -> None:
         persons = f"{result.person_calls} person calls, " if entity == "contacts" else ""
-        log.info("%s: %s%d fetched, %d written, %s%d rejected so far", self._label(entity), what,
+        log.info("%s: %s%d fetched, %d written, %s%d rejected so far", self.label(entity), what,
                  result.fetched, result.upserted, persons, result.rejected)
 
     def _read(self, batch: list, reader: Callable[[Any], Any], result: EntityResult) -> list[tuple[Any, Any]]:
@@ -197,9 +201,9 @@ class TenantSync:
         self.loader.set_persons_pending(to_fetch, True)
         self._store_persons(inline, result)
         if self.mode == "incremental":
-            self._read_persons(to_fetch, result)
+            self.read_persons(to_fetch, result)
 
-    def _read_persons(self, contact_ids: list[str], result: EntityResult) -> None:
+    def read_persons(self, contact_ids: list[str], result: EntityResult) -> None:
         """Read and store the persons of ``contact_ids`` (one call each)."""
         fetched, gone, attempted = self._fetch_persons(contact_ids)
         result.person_calls += attempted
@@ -284,13 +288,13 @@ class TenantSync:
         self.conn.commit()
         if unknown:
             log.info("%s: %d referenced customers were not synced: %d fetched by id, %d do not exist in Zoho",
-                     self._label("invoices"), len(unknown), len(found), len(missing))
+                     self.label("invoices"), len(unknown), len(found), len(missing))
         row = self.conn.execute(load_sql("count_invoices_missing_customer"),
                                 {"user_id": self.tenant.user_id}).fetchone()
         result.missing_customers = int(row[0])
 
     @staticmethod
-    def _max_modified(rows, current: datetime | None) -> datetime | None:
+    def max_modified(rows, current: datetime | None) -> datetime | None:
         stamps = [r.last_modified_time for r in rows if r.last_modified_time is not None]
         if not stamps:
             return current

@@ -45,8 +45,9 @@ class TenantResult:
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
-    """Lists of ``size`` items. When the budget stops the listing, the records already paid for are
-    yielded first (to be landed), then the ``BudgetStop`` goes on."""
+    """Lists of ``size`` items. When the listing ends early (the budget stopped it, or Zoho failed
+    after the client's retries), the records already paid for are yielded first (to be landed, with
+    a sweep's checkpoint), then the error goes on."""
     batch: list = []
     try:
         for item in items:
@@ -54,7 +55,7 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
             if len(batch) == size:
                 yield batch
                 batch = []
-    except errors.BudgetStop:
+    except errors.ZohoError:  # BudgetStop included
         if batch:
             yield batch
         raise

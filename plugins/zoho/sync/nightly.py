@@ -4,7 +4,7 @@ In this order, each step going as far as the nightly share of the budget allows:
 
 1. the contact pages of the sweep (contacts land at once; the persons the phone rule needs are
    marked ``persons_pending``, not read yet), then the by-id confirmation of the contacts the
-   listing did not return;
+   listing did not return (the contacts' sweep completes once step 3 has read every pending person);
 2. the open invoices due in the reminder window (a ``Status.Unpaid`` listing filtered by due date),
    and a by-id check of those the warehouse holds as open there but the listing did not return (a
    deleted one is flagged deleted tonight);
@@ -47,7 +47,7 @@ class NightlyPass:
         """The pass; its entities' results (``BudgetStop`` goes on after they were recorded)."""
         states = self.ledger.open(self.sync.run_id)
         for entity, state in states.items():
-            log.info("%s: %s", self.sync._label(entity), state.progress())
+            log.info("%s: %s", self.sync.label(entity), state.progress())
             self.metas[entity].start("full", self.sync.run_id)
         try:
             self._steps(states)
@@ -65,17 +65,21 @@ class NightlyPass:
             self._list("contacts", states["contacts"], self.sync.land_contact_batch)
             self._confirm("contacts", states["contacts"])
         with self.sync.track(self.metas["invoices"], invoices):
-            calls0 = self.sync._calls
+            calls0 = self.sync.calls_made
             self._check_open_invoices(invoices)
-            self.ledger.fixed_calls(self.sync._calls - calls0)
+            self.ledger.fixed_calls(self.sync.calls_made - calls0)
             self.conn.commit()
-        with self.sync.track(self.metas["contacts"], contacts):
-            self._read_pending_persons(contacts)
+        with self.sync.track(self.metas["contacts"], contacts) as settle:
+            self._read_pending_persons(contacts, states["contacts"])
+            self._complete("contacts", states["contacts"])
+            settle()
             self._finish("contacts")
-        with self.sync.track(self.metas["invoices"], invoices):
+        with self.sync.track(self.metas["invoices"], invoices) as settle:
             self._list("invoices", states["invoices"], self.sync.land_invoice_batch)
             self._confirm("invoices", states["invoices"])
+            self._complete("invoices", states["invoices"])
             self.sync.resolve_missing_customers(invoices)
+            settle()
             self._finish("invoices")
 
     def _finish(self, entity: str) -> None:
@@ -92,9 +96,9 @@ class NightlyPass:
         result = self.results[entity]
         self.sync.last_result = result
         endpoint = LISTINGS[entity]
-        log.info("%s: sweep %d listing from page %d", self.sync._label(entity), state.generation, state.resume_page)
+        log.info("%s: sweep %d listing from page %d", self.sync.label(entity), state.generation, state.resume_page)
         pages = self.client.iter_pages(endpoint, start_page=state.resume_page, params=endpoint.sweep_sort)
-        calls = self.sync._calls
+        calls = self.sync.calls_made
         for chunk in batched(pages, BATCH_PAGES):  # a budget stop yields the pages already paid for first
             records = [record for page in chunk for record in page.records]
             result.fetched += len(records)
@@ -102,10 +106,10 @@ class NightlyPass:
             last = chunk[-1]
             self.ledger.checkpoint(
                 state, next_page=last.number + 1, pages_total=last.total_pages, records=len(records),
-                calls=self.sync._calls - calls, max_modified=self.sync._max_modified(rows, None),
+                calls=self.sync.calls_made - calls, max_modified=self.sync.max_modified(rows, None),
                 zoho_now=self.client.stats.server_time, listing_done=not last.has_more)
             self.conn.commit()
-            calls = self.sync._calls
+            calls = self.sync.calls_made
             self.sync.log_progress(entity, result, f"sweep page {state.pages_done}"
                                    f"{f' of {state.pages_total}' if state.pages_total else ''}: ")
 
@@ -116,19 +120,23 @@ class NightlyPass:
             result = self.results[entity]
             self.sync.last_result = result
             while ids := self.loader.unseen(entity, state.generation, CONFIRM_CHUNK):
-                calls = self.sync._calls
+                calls = self.sync.calls_made
                 live, gone, stop = confirm_by_id(self.client, entity, ids)
                 self.loader.mark_seen(entity, live, state.generation)
                 result.deleted += self.loader.flag_deleted(entity, gone)
-                self.ledger.confirmed(state, live=len(live), deleted=len(gone), calls=self.sync._calls - calls)
+                self.ledger.confirmed(state, live=len(live), deleted=len(gone), calls=self.sync.calls_made - calls)
                 self.conn.commit()
                 if stop is not None:
                     raise stop
+
+    def _complete(self, entity: str, state: SweepState) -> None:
+        """The sweep saw or confirmed every record (and, for contacts, read every pending person)."""
+        if state.phase == "confirming":
             watermark = self.watermarks[entity] = self.ledger.complete(state)
             self.metas[entity].sweep_complete(watermark)
             self.conn.commit()
             log.info("%s: sweep %d complete: %d records listed, %d confirmed by id, %d flagged deleted, %d calls "
-                     "over %d run(s)", self.sync._label(entity), state.generation, state.records_seen,
+                     "over %d run(s)", self.sync.label(entity), state.generation, state.records_seen,
                      state.confirmed_live, state.flagged_deleted, state.calls_spent, state.runs)
 
     # ------------------------------------------------------------------ the open invoices
@@ -152,18 +160,22 @@ class NightlyPass:
                 raise stop
         result.deleted += gone_total
         log.info("%s: open invoices due in the reminder window: %d listed, %d no longer listed as open, %d of them "
-                 "deleted in Zoho", self.sync._label("invoices"), len(seen), len(unseen), gone_total)
+                 "deleted in Zoho", self.sync.label("invoices"), len(seen), len(unseen), gone_total)
 
     # ------------------------------------------------------------------ the pending persons
-    def _read_pending_persons(self, result: EntityResult) -> None:
+    def _read_pending_persons(self, result: EntityResult, sweep: SweepState) -> None:
+        """The persons still to read, by dunning value; their calls count to the contacts' sweep."""
         self.sync.last_result = result
         total = 0
         while ids := self.loader.pending_persons(PERSONS_CHUNK, ep.OPEN_INVOICE_STATUSES, self.sync.due_range,
                                                  self._today()):
-            self.sync._read_persons(ids, result)
+            calls = self.sync.calls_made
+            self.sync.read_persons(ids, result)
+            if sweep.phase != "complete":
+                self.ledger.confirmed(sweep, live=0, deleted=0, calls=self.sync.calls_made - calls)
             self.conn.commit()
             total += len(ids)
             if self.sync.budget_stop is not None:
                 raise self.sync.budget_stop
             log.info("%s: %d contacts' persons read by dunning value (%d person calls so far)",
-                     self.sync._label("contacts"), total, result.person_calls)
+                     self.sync.label("contacts"), total, result.person_calls)

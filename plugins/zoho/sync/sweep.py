@@ -12,7 +12,8 @@ A sweep has a generation (``zoho_sync.sweeps``, one row per tenant and entity) a
    deleted; an answer keeps it (a record that shifted past the checkpoint, or a customer no listing
    returns but Zoho answers by id). So a live record is never flagged deleted, and nothing is
    flagged after a partial sweep.
-3. ``complete``: the sweep's cost is kept for the planner. A new generation starts (for every
+3. ``complete``: (for contacts, once every pending contact person is read too) the sweep's cost,
+   persons included, is kept for the planner. A new generation starts (for every
    entity of the tenant at once) only when all the tenant's sweeps are complete.
 
 Besides the sweep, every nightly run checks the open invoices due in the reminder window (a
@@ -105,15 +106,18 @@ class SweepLedger:
                    max_modified: datetime | None, zoho_now: datetime | None, listing_done: bool) -> None:
         self.conn.execute(load_sql("sweep_checkpoint"), {
             "user_id": self.user_id, "entity": state.entity, "next_page": next_page, "pages_total": pages_total,
-            "records": records, "calls": calls, "max_modified": max_modified, "zoho_now": zoho_now,
-            "listing_done": listing_done})
+            "records": records, "calls": calls, "max_modified": max_modified, "listing_done": listing_done})
+        if zoho_now is not None and state.zoho_started_at is None:
+            self.conn.execute(load_sql("sweep_zoho_start"), {"user_id": self.user_id, "zoho_now": zoho_now})
+            for other in self.states.values():
+                if other.phase != "complete":
+                    other.zoho_started_at = other.zoho_started_at or zoho_now
         state.next_page, state.pages_done = next_page, max(state.pages_done, next_page - 1)
         state.pages_total = pages_total or state.pages_total
         state.records_seen += records
         state.calls_spent += calls
         if max_modified is not None and (state.max_modified is None or max_modified > state.max_modified):
             state.max_modified = max_modified
-        state.zoho_started_at = state.zoho_started_at or zoho_now
         if listing_done:
             state.phase = "confirming"
 

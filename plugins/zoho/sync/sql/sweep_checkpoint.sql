@@ -7,7 +7,6 @@ update zoho_sync.sweeps set
     records_seen    = records_seen + %(records)s,
     calls_spent     = calls_spent + %(calls)s,
     max_modified    = greatest(max_modified, %(max_modified)s::timestamptz),
-    zoho_started_at = coalesce(zoho_started_at, %(zoho_now)s::timestamptz),
     phase           = case when %(listing_done)s then 'confirming' else phase end,
     updated_at      = now()
 where user_id = %(user_id)s and entity = %(entity)s
