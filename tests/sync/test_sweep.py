@@ -295,3 +295,33 @@ def test_an_incremental_run_during_a_first_sweep_lands_a_payment_at_the_cost_of_
                        "and invoice_id = %s", paid) == "paid"
     calls = client.stats.calls_by_endpoint
     assert calls["invoices"] == 1 and calls["contacts"] == 1  # one page of each listing, not the whole of it
+
+
+def test_missing_customer_lookups_are_kept_as_answered_when_the_budget_stops(sb, make_database):
+    """Customers invoices reference but no listing returns are asked for by id; a budget stop in the
+    middle keeps the answers already given, and the completed invoice listing still counts."""
+    org = sb.organizations[0]
+    uri = make_database("lookups")
+    sb.end_day(org)
+    sb.set_plan(org, "premium")
+    try:
+        nightly(sb, uri, org, "look", budget=None, run_id="n1")
+        known = {r[0] for r in rows(uri, "select contact_id from zoho_raw.missing_contacts where user_id = 'look'")}
+        assert len(known) >= 3
+        rows_deleted = rows(uri, "delete from zoho_raw.missing_contacts where user_id = 'look' returning contact_id")
+        assert len(rows_deleted) == len(known)
+        sb.end_day(org)
+        client = client_for(sb, org, tenant="look")
+        # a first answer shows the new Zoho day; then another integration leaves this product 3 calls:
+        # the invoice listing and two lookups
+        sb.spend_daily(org, sb.usage(org)["remaining"] - 4)
+        result = sync_tenant(client, uri, Tenant("look", org.country), "incremental", run_id="inc")
+        assert result.stopped == "zoho_budget_exhausted"
+        assert client.stats.calls_by_endpoint.get("contact") == 2
+        answered = {r[0] for r in rows(uri, "select contact_id from zoho_raw.missing_contacts where user_id = 'look'")}
+        assert len(answered) == 2 and answered <= known  # kept, though the run stopped before the rest
+        status = dict(rows(uri, "select entity, status from zoho_sync.sync_metadata where user_id = 'look'"))
+        assert status == {"contacts": "success", "invoices": "stopped"}
+    finally:
+        sb.end_day(org)
+        sb.set_plan(org, 80)

@@ -46,6 +46,8 @@ OVERLAP = timedelta(minutes=5)
 BATCH_SIZE = 2000
 MODES = ("incremental", "full")
 ID_FIELDS = {"contacts": "contact_id", "invoices": "invoice_id"}  # the Zoho id of a landed row
+LOOKUP_CHUNK = 25  # missing customers asked for by id per transaction
+INCREMENTAL_LOOKUPS = 25  # at most this many per incremental run; the nightly asks about the rest
 DEFAULT_DUE_RANGE = (-16, 4)  # due dates (days from today) that can have a reminder in the default policy's window
 
 
@@ -127,6 +129,8 @@ class TenantSync:
             result.watermark = watermark.isoformat() if watermark else None
             settle()
             meta.finish(result, watermark)
+            if self.budget_stop is not None:  # met by the missing-customer lookups, after the listing
+                raise self.budget_stop
         return result
 
     @contextmanager
@@ -262,33 +266,49 @@ class TenantSync:
     def resolve_missing_customers(self, result: EntityResult) -> None:
         """Fetch by id the customers invoices reference but the contact listing did not return;
         count the tenant's invoices whose customer Zoho says does not exist. Not while the first
-        sweep of the contacts is still listing: most customers are simply not read yet."""
+        sweep of the contacts is still listing: most customers are simply not read yet. Answers
+        are stored chunk by chunk (a budget stop keeps what was asked); an incremental run asks
+        about at most ``INCREMENTAL_LOOKUPS`` (its reserve is for the day's changes), the nightly
+        about the rest. A budget stop is left in ``budget_stop`` for the caller to raise once the
+        completed listing is recorded (its watermark moves)."""
         contacts = self.sweeps.states["contacts"]
         first_listing = contacts.last_completed_at is None and contacts.phase == "listing"
         unknown = [] if first_listing else self.loader.unknown_customer_ids()
-        found: list[ContactRow] = []
-        records: dict = {}
-        missing: list[str] = []
-        for cid in unknown:
-            try:
-                record = self.client.get_contact(cid)
-            except errors.NotFoundError:
-                missing.append(cid)
-                continue
-            row = read_contact(record, self.tenant.default_country)
-            if isinstance(row, Rejected):
-                result.rejected += self.loader.reject([row], self.run_id)
-                continue
-            found.append(row)
-            records[row.contact_id] = record
-        if found:
-            self._land_contacts(found, records, EntityResult("contacts", self.mode))
-            self.loader.mark_seen("contacts", [r.contact_id for r in found], self.generation("contacts"))
-        self.loader.record_missing(missing)
-        self.conn.commit()
+        if self.mode == "incremental":
+            unknown = unknown[:INCREMENTAL_LOOKUPS]
+        found = missing = 0
+        for start in range(0, len(unknown), LOOKUP_CHUNK):
+            rows: list[ContactRow] = []
+            records: dict = {}
+            gone: list[str] = []
+            stop: errors.BudgetStop | None = None
+            for cid in unknown[start:start + LOOKUP_CHUNK]:
+                try:
+                    record = self.client.get_contact(cid)
+                except errors.NotFoundError:
+                    gone.append(cid)
+                    continue
+                except errors.BudgetStop as exc:
+                    stop = exc
+                    break
+                row = read_contact(record, self.tenant.default_country)
+                if isinstance(row, Rejected):
+                    result.rejected += self.loader.reject([row], self.run_id)
+                    continue
+                rows.append(row)
+                records[row.contact_id] = record
+            if rows:
+                self._land_contacts(rows, records, EntityResult("contacts", self.mode))
+                self.loader.mark_seen("contacts", [r.contact_id for r in rows], self.generation("contacts"))
+            self.loader.record_missing(gone)
+            self.conn.commit()
+            found, missing = found + len(rows), missing + len(gone)
+            if stop is not None:  # the listing is complete: the caller records it, then the stop
+                self.budget_stop = stop
+                break
         if unknown:
             log.info("%s: %d referenced customers were not synced: %d fetched by id, %d do not exist in Zoho",
-                     self.label("invoices"), len(unknown), len(found), len(missing))
+                     self.label("invoices"), len(unknown), found, missing)
         row = self.conn.execute(load_sql("count_invoices_missing_customer"),
                                 {"user_id": self.tenant.user_id}).fetchone()
         result.missing_customers = int(row[0])

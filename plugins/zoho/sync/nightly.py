@@ -81,6 +81,8 @@ class NightlyPass:
             self.sync.resolve_missing_customers(invoices)
             settle()
             self._finish("invoices")
+            if self.sync.budget_stop is not None:  # met by the missing-customer lookups
+                raise self.sync.budget_stop
 
     def _finish(self, entity: str) -> None:
         """The entity's work of this pass is done (its sweep may still go on in a later run)."""
