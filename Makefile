@@ -11,7 +11,7 @@ ENV := scripts/with-env
 ENV_SANDBOX := scripts/with-env --sandbox
 PYTEST_ARGS ?=
 
-.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench
+.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans
 
 help:
 	@grep -E '^## ' Makefile | sed 's/## //'
@@ -87,3 +87,7 @@ bench: setup
 	@test -x .local/bench-venv/bin/python || $(VENV)/bin/uv venv -q .local/bench-venv --python $(VENV)/bin/python
 	$(VENV)/bin/uv pip install -q --python .local/bench-venv/bin/python -r requirements-bench.txt || echo "[bench] requirements-bench.txt could not be installed: the dlt peer will be reported as not measured"
 	BENCH_COMMAND="make bench$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" $(ENV) python -m bench $(BENCH_ARGS)
+
+## make bench-plans      first sync per plan (Free..Premium), day by day in the sandbox -> BENCHMARKS.md section 9 (BENCH_PLANS_ARGS="--plans free --max-days 40")
+bench-plans: venv
+	BENCH_COMMAND="make bench-plans$(if $(BENCH_PLANS_ARGS), BENCH_PLANS_ARGS='$(BENCH_PLANS_ARGS)')" $(ENV) python -m bench plans $(BENCH_PLANS_ARGS)

@@ -75,3 +75,47 @@ def test_the_harness_runs_at_a_tiny_size_and_reports_every_section(tmp_path):
         left = conn.execute("select datname from pg_database where datname = any(%s)",
                             (results["databases"],)).fetchall()
     assert left == []
+
+
+def test_the_plans_section_is_spliced_before_the_changes_and_carried_over():
+    from bench.sweep_plans import HEADING, carry_over, splice
+
+    doc = "# Benchmarks\n\n## 8. Whole run\n\ntext\n\n## Changes made in `plugins/zoho/` with this benchmark\n\n1. x\n"
+    first = splice(doc, f"{HEADING}\n\nfigures 1\n\n<!-- plans-notes -->\n")
+    assert first.index("## 8.") < first.index(HEADING) < first.index("## Changes made")
+    noted = first.replace("<!-- plans-notes -->\n", "<!-- plans-notes -->\n\nwhat it shows\n")
+    second = splice(noted, f"{HEADING}\n\nfigures 2\n\n<!-- plans-notes -->\n")
+    assert second.count(HEADING) == 1 and "figures 2" in second and "figures 1" not in second
+    assert "what it shows" in second  # the notes written under the previous figures stay
+    regenerated = doc.replace("text", "new text")  # `make bench` rewrites the file without section 9
+    assert carry_over(second, regenerated) == splice(regenerated, second[second.index(HEADING):second.index("## Changes")])
+    assert carry_over(None, regenerated) == regenerated
+
+
+def test_the_old_behaviour_completes_only_when_a_night_holds_every_page():
+    from bench.sweep_plans import old_behaviour
+
+    counts = {"contact_pages": 10, "invoice_pages": 50, "persons": 100, "lookups": 5}
+    assert old_behaviour(counts, 80, 40) == {"reminders_days": 3, "complete_days": 3, "night_needs": 60, "fits": True}
+    assert old_behaviour(counts, 59, 40)["complete_days"] is None  # pages alone exceed the share: never
+    assert old_behaviour(counts, 9, 40)["reminders_days"] is None
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_plans_section_runs_at_a_tiny_size(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# Benchmarks\n\n## Changes made in `plugins/zoho/` with this benchmark\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    # a 60-call plan (48 for the nightly sweep): the first sync spans a few Zoho days
+    cmd = [sys.executable, "-m", "bench", "plans", "--contacts", "200", "--invoices", "1000", "--plans", "60",
+           "--max-days", "10", "--output", str(out), "--workdir", str(tmp_path / "work")]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    text = out.read_text()
+    assert text.index("## 9. Budget-aware first sync per plan") < text.index("## Changes made")
+    (run,) = json.loads((tmp_path / "work" / "results.json").read_text())["runs"]
+    assert run["complete_day"] is not None and len(run["days"]) > 1
+    assert run["reminders_day"] is not None and run["reminders_day"] <= run["complete_day"]
+    assert run["code_45"] == 0 and run["max_calls_day"] <= 60
