@@ -232,16 +232,19 @@ class WarehouseBudget:
             self._conn.execute(load_sql("budget_stopped"), {"org_key": self.key, "reason": "zoho_budget_exhausted"})
 
     def status(self) -> dict[str, Any]:
-        """The ledger row, for logs and ``make verify``; records the budget as applied (planner)."""
+        """The ledger row, for logs and ``make verify``."""
         with self._lock:
             row = self._conn.execute(load_sql("budget_status"), {"org_key": self.key}).fetchone()
-            names = ("zoho_day", "plan_limit", "zoho_remaining", "resets_at", "spent_today", "stop_reason")
-            status = dict(zip(names, row)) if row else {}
-            plan_limit = status.get("plan_limit")
-            self._conn.execute(load_sql("budget_settings"), {
-                "org_key": self.key, "budget": self.settings.effective_budget(plan_limit),
-                "sweep_share": self.settings.share(plan_limit, "sweep")})
+        names = ("zoho_day", "plan_limit", "zoho_remaining", "resets_at", "spent_today", "stop_reason")
+        status = dict(zip(names, row)) if row else {}
         if isinstance(status.get("resets_at"), datetime):
             status["resets_at"] = status["resets_at"].isoformat()
         share = self.settings.share(status.get("plan_limit"), self.purpose)
         return {**status, "share": share, "admitted_this_run": self.admitted}
+
+    def record_applied(self, plan_limit: int | None) -> None:
+        """Write the daily budget as this run applied it, and a sweep's share of it, for the planner."""
+        with self._lock:
+            self._conn.execute(load_sql("budget_settings"), {
+                "org_key": self.key, "budget": self.settings.effective_budget(plan_limit),
+                "sweep_share": self.settings.share(plan_limit, "sweep")})

@@ -31,10 +31,10 @@ from zoho.books import errors
 from zoho.rules.phones import needs_contact_persons
 from zoho.sync.budget import BudgetSettings, WarehouseBudget, org_key
 from zoho.sync.loading import RawLoader
-from zoho.sync.metadata import EntityResult, Metadata, TenantResult, batched
+from zoho.sync.metadata import BATCH_SIZE, EntityResult, Metadata, TenantResult, batched
 from zoho.sync.nightly import NightlyPass
 from zoho.sync.records import ContactRow, InvoiceRow, PersonRow, Rejected, read_contact, read_invoice, read_person
-from zoho.sync.sweep import SweepLedger
+from zoho.sync.sweep import SweepLedger, confirm_by_id
 from zoho.warehouse import connection as warehouse
 from zoho.warehouse.sqlfiles import sql_files
 
@@ -43,9 +43,7 @@ load_sql = sql_files(__file__)
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=5)
-BATCH_SIZE = 2000
 MODES = ("incremental", "full")
-ID_FIELDS = {"contacts": "contact_id", "invoices": "invoice_id"}  # the Zoho id of a landed row
 LOOKUP_CHUNK = 25  # missing customers asked for by id per transaction
 INCREMENTAL_LOOKUPS = 25  # at most this many per incremental run; the nightly asks about the rest
 DEFAULT_DUE_RANGE = (-16, 4)  # due dates (days from today) that can have a reminder in the default policy's window
@@ -278,28 +276,10 @@ class TenantSync:
             unknown = unknown[:INCREMENTAL_LOOKUPS]
         found = missing = 0
         for start in range(0, len(unknown), LOOKUP_CHUNK):
-            rows: list[ContactRow] = []
-            records: dict = {}
-            gone: list[str] = []
-            stop: errors.BudgetStop | None = None
-            for cid in unknown[start:start + LOOKUP_CHUNK]:
-                try:
-                    record = self.client.get_contact(cid)
-                except errors.NotFoundError:
-                    gone.append(cid)
-                    continue
-                except errors.BudgetStop as exc:
-                    stop = exc
-                    break
-                row = read_contact(record, self.tenant.default_country)
-                if isinstance(row, Rejected):
-                    result.rejected += self.loader.reject([row], self.run_id)
-                    continue
-                rows.append(row)
-                records[row.contact_id] = record
-            if rows:
-                self._land_contacts(rows, records, EntityResult("contacts", self.mode))
-                self.loader.mark_seen("contacts", [r.contact_id for r in rows], self.generation("contacts"))
+            answered, gone, stop = confirm_by_id(self.client, "contacts", unknown[start:start + LOOKUP_CHUNK])
+            landed = EntityResult("contacts", self.mode)
+            rows = self.land_contact_batch(list(answered.values()), landed)
+            result.rejected += landed.rejected
             self.loader.record_missing(gone)
             self.conn.commit()
             found, missing = found + len(rows), missing + len(gone)
@@ -365,6 +345,7 @@ def sync_tenant(client, warehouse_uri: str, tenant: Tenant, mode: str, run_id: s
         client.set_budget(None)
         try:
             result.budget = gate.status()
+            gate.record_applied(result.budget.get("plan_limit"))
         except psycopg.Error:  # the warehouse may be what failed: the original error is what matters
             log.warning("could not read the API budget of tenant %r", tenant.user_id, exc_info=True)
         gate.close()

@@ -15,6 +15,8 @@ from zoho.warehouse.sqlfiles import sql_files
 load_sql = sql_files(__file__)
 log = logging.getLogger(__name__)
 
+BATCH_SIZE = 2000  # records landed (and committed) per transaction
+
 
 @dataclass
 class EntityResult:

@@ -22,8 +22,9 @@ import logging
 
 from zoho.books import endpoints as ep
 from zoho.books import errors
-from zoho.sync.metadata import EntityResult, Metadata, batched
-from zoho.sync.sweep import BATCH_PAGES, CONFIRM_CHUNK, LISTINGS, SweepState, confirm_by_id, due_filter, zoho_today
+from zoho.sync.metadata import BATCH_SIZE, EntityResult, Metadata, batched
+from zoho.sync.sweep import (BATCH_PAGES, CONFIRM_CHUNK, ENTITIES, LISTINGS, SweepState, confirm_by_id, due_filter,
+                             zoho_today)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ class NightlyPass:
         self.sync = sync  # a ``zoho.sync.extract.TenantSync`` in ``full`` mode
         self.conn, self.client, self.loader, self.ledger = sync.conn, sync.client, sync.loader, sync.sweeps
         user_id = sync.tenant.user_id
-        self.results = {e: EntityResult(e, "full") for e in ("contacts", "invoices")}
-        self.metas = {e: Metadata(self.conn, user_id, e) for e in ("contacts", "invoices")}
+        self.results = {e: EntityResult(e, "full") for e in ENTITIES}
+        self.metas = {e: Metadata(self.conn, user_id, e) for e in ENTITIES}
         self.watermarks: dict[str, object] = {}  # entity -> the watermark a sweep completed in this run guarantees
         self.finished: set[str] = set()
 
@@ -124,7 +125,7 @@ class NightlyPass:
             while ids := self.loader.unseen(entity, state.generation, CONFIRM_CHUNK):
                 calls = self.sync.calls_made
                 live, gone, stop = confirm_by_id(self.client, entity, ids)
-                self.loader.mark_seen(entity, live, state.generation)
+                self.loader.mark_seen(entity, list(live), state.generation)
                 result.deleted += self.loader.flag_deleted(entity, gone)
                 self.ledger.confirmed(state, live=len(live), deleted=len(gone), calls=self.sync.calls_made - calls)
                 self.conn.commit()
@@ -147,7 +148,7 @@ class NightlyPass:
         seen: list[str] = []
         due_range, today = self.sync.due_range, self._today()
         listing = self.client.iter_endpoint(ep.INVOICES, params={**ep.OPEN_INVOICES, **due_filter(due_range, today)})
-        for batch in batched(listing, 2000):
+        for batch in batched(listing, BATCH_SIZE):
             result.fetched += len(batch)
             seen += [row.invoice_id for row in self.sync.land_invoice_batch(batch, result)]
             self.conn.commit()

@@ -163,19 +163,18 @@ def due_filter(due_range: tuple[int, int], today: date) -> dict[str, str]:
             "due_date_end": (today + timedelta(days=due_range[1] + 1)).isoformat()}
 
 
-def confirm_by_id(client, entity: str, ids: list[str]) -> tuple[list[str], list[str], errors.BudgetStop | None]:
-    """Ask Zoho for each record by id: ``(live, gone, stop)``. A budget stop ends the round early
-    with what was answered so far (the caller lands it, then stops)."""
-    live: list[str] = []
+def confirm_by_id(client, entity: str, ids: list[str]) -> tuple[dict[str, dict], list[str], errors.BudgetStop | None]:
+    """Ask Zoho for each record by id: ``(live, gone, stop)``, ``live`` mapping each id Zoho answered
+    to its record. A budget stop ends the round early with what was answered so far (the caller
+    lands it, then stops)."""
+    live: dict[str, dict] = {}
     gone: list[str] = []
     read = getattr(client, BY_ID[entity])
     for zoho_id in ids:
         try:
-            read(zoho_id)
+            live[zoho_id] = read(zoho_id)
         except errors.NotFoundError:
             gone.append(zoho_id)
-            continue
         except errors.BudgetStop as stop:
             return live, gone, stop
-        live.append(zoho_id)
     return live, gone, None
