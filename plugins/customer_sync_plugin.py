@@ -1,7 +1,9 @@
 """Airflow plugin: the "Customer sync" page.
 
-- ``fastapi_apps``: the API server mounts the page's FastAPI app (``zoho.ui.app``) under
-  ``/customer-sync`` (same origin as the UI, so the login cookie reaches it);
+- ``fastapi_apps``: the API server mounts the JSON API (``zoho.api.app``) under
+  ``/customer-sync/api/v1`` and the page's FastAPI app (``zoho.ui.app``) under ``/customer-sync``
+  (same origin as the UI, so the login cookie reaches them). The API is listed first: the server
+  mounts the apps in this order and the first prefix that matches a path serves it;
 - ``external_views``: a top-level entry "Customer sync" in the UI's navigation; with a ``url_route``
   the UI shows the page inside its own frame at ``/plugin/customer-sync``.
 
@@ -16,6 +18,7 @@ from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/customer-sync"
+API_PREFIX = URL_PREFIX + "/api/v1"
 # the UI may be served under a path ([api] base_url); the app is mounted below it
 BASE_PATH = urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
 
@@ -25,9 +28,11 @@ class CustomerSyncPlugin(AirflowPlugin):
 
     @property
     def fastapi_apps(self):  # imported when the API server asks, not when other components load plugins
-        from zoho.ui.app import app
+        from zoho.api.app import app as api
+        from zoho.ui.app import app as page
 
-        return [{"app": app, "url_prefix": URL_PREFIX, "name": "Customer sync"}]
+        return [{"app": api, "url_prefix": API_PREFIX, "name": "Customer sync API"},
+                {"app": page, "url_prefix": URL_PREFIX, "name": "Customer sync"}]
 
     external_views = [
         {

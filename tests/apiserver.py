@@ -29,19 +29,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def api_server_env(make_database, home: Path, prefix: str, base_env: dict | None = None, **overrides: str) -> dict:
+def api_server_env(make_database, home: Path, prefix: str, base_env: dict | None = None,
+                   users: dict[str, str] | None = None, **overrides: str) -> dict:
     """The environment of an Airflow whose metadata lives in a new database of the test server;
-    ``base_env`` (default: this process's environment) with ``overrides`` on top."""
+    ``base_env`` (default: this process's environment) with ``overrides`` on top. ``users``: more
+    simple-auth-manager users, name -> role (``viewer``, ``user``, ``op``, ``admin``); each one's
+    password is its name."""
     meta_db = make_database(prefix, migrate=False)
     p = urlsplit(meta_db)
     meta = urlunsplit(("postgresql+psycopg2", p.netloc, p.path, p.query, p.fragment))
     home.mkdir(parents=True, exist_ok=True)
     passwords = home / "passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
+    users = {USER: "admin", **(users or {})}
+    passwords.write_text(json.dumps({name: (PASSWORD if name == USER else name) for name in users}))
     return {**(os.environ if base_env is None else base_env),
             "AIRFLOW_HOME": str(home / "airflow_home"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{n}:{r}" for n, r in users.items()),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
             "AIRFLOW__API__BASE_URL": "",
@@ -58,6 +62,7 @@ class ApiServer:
         self.log = home / "api-server.log"
         self.proc: subprocess.Popen | None = None
         self._token: str | None = None
+        self._tokens: dict[str, str] = {}
 
     def __enter__(self) -> "ApiServer":
         Path(self.env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
@@ -88,8 +93,15 @@ class ApiServer:
             self._token = r.json()["access_token"]
         return self._token
 
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}"}
+    def auth(self, user: str | None = None) -> dict:
+        """Bearer headers of admin, or of another user of ``api_server_env(users=...)``."""
+        if user is None or user == USER:
+            return {"Authorization": f"Bearer {self.token}"}
+        if user not in self._tokens:
+            r = requests.post(self.base + "/auth/token", json={"username": user, "password": user}, timeout=30)
+            assert r.status_code == 201, r.text
+            self._tokens[user] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[user]}"}
 
     def __exit__(self, *exc_info) -> None:
         if self.proc is None:

@@ -92,7 +92,8 @@ def create_marts(conn: psycopg.Connection) -> None:
 
 
 def truncate(conn: psycopg.Connection) -> None:
-    conn.execute("truncate analytics.payment_reminders, analytics.invoices_cache, analytics.customers_cache")
+    conn.execute("truncate analytics.payment_reminder_events, analytics.payment_reminders, analytics.invoices_cache, "
+                 "analytics.customers_cache")
 
 
 def add_customer(conn: psycopg.Connection, user_id: str, zoho_customer_id: str, **columns) -> uuid.UUID:

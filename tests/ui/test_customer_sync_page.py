@@ -218,7 +218,7 @@ def test_the_plugin_registers_the_app_and_a_nav_entry(stack):
 def test_the_page_reads_through_a_read_only_session(stack, monkeypatch):
     import psycopg
 
-    from zoho.ui import app as ui_app
+    from zoho.ui import warehouse as ui_app
 
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", stack.uri)
     monkeypatch.setattr(ui_app._UriCache, "value", None)

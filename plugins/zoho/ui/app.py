@@ -8,14 +8,12 @@ timeout, on the ``warehouse_default`` connection. Every route requires a logged-
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
@@ -25,14 +23,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from zoho.warehouse import connection as warehouse
 from zoho.ui import queries, runs
+from zoho.ui.warehouse import WarehouseNotConfigured, read_only_connection
 from zoho.ui.security import NotLoggedIn, refuse, require_user
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
-STATEMENT_TIMEOUT_MS = 5000
-URI_CACHE_SECONDS = 60
 
 SECURITY_HEADERS = {
     # shown inside the Airflow UI (an iframe of the same origin), nowhere else
@@ -43,56 +40,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # customer data
 }
-
-
-# --------------------------------------------------------------------------- warehouse
-class _UriCache:
-    lock = threading.Lock()
-    value: tuple[float, str] | None = None
-
-
-def warehouse_uri() -> str:
-    """The ``warehouse_default`` connection (env var, secrets backend or metadata DB), cached a minute."""
-    with _UriCache.lock:
-        cached = _UriCache.value
-        if cached and time.monotonic() - cached[0] < URI_CACHE_SECONDS:
-            return cached[1]
-    try:
-        from airflow.sdk import BaseHook
-
-        uri = BaseHook.get_connection(warehouse.WAREHOUSE_CONN_ID).get_uri()
-    except Exception:  # server-side lookup when the task SDK cannot resolve it here
-        from airflow.models.connection import Connection
-
-        uri = Connection.get_connection_from_secrets(warehouse.WAREHOUSE_CONN_ID).get_uri()
-    uri = warehouse.normalise_uri(uri)
-    with _UriCache.lock:
-        _UriCache.value = (time.monotonic(), uri)
-    return uri
-
-
-class WarehouseNotConfigured(RuntimeError):
-    pass
-
-
-@contextmanager
-def read_only_connection() -> Iterator[psycopg.Connection]:
-    try:
-        uri = warehouse_uri()
-    except Exception as exc:
-        raise WarehouseNotConfigured(f"{type(exc).__name__}: {exc}") from None
-    conn = psycopg.connect(
-        uri, connect_timeout=5, application_name="airflow-customer-sync-page",
-        options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on "
-                f"-c idle_in_transaction_session_timeout=60000")
-    try:
-        conn.read_only = True
-        yield conn
-    finally:
-        try:
-            conn.rollback()
-        finally:
-            conn.close()
 
 
 # --------------------------------------------------------------------------- templates
