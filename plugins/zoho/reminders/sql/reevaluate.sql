@@ -19,6 +19,8 @@ where reminders.user_id = %(user_id)s
     and reminders.invoice_id = state.invoice_id
     and reminders.status in ('pending', 'skipped')
     and reminders.scheduled_for between %(window_start)s and %(window_end)s
+    -- a row a sender holds (live lease) is left as it was claimed; a cancellation (step 4) still applies
+    and not coalesce(reminders.lease_until > now(), false)
     and state.cancel_reason is null
     and (reminders.status, reminders.reason, reminders.phone, reminders.customer_id)
         is distinct from (state.reminder_status, state.hold_reason, state.phone, state.customer_id)

@@ -15,5 +15,7 @@ where reminders.user_id = %(user_id)s
     and reminders.invoice_id = state.invoice_id
     and reminders.status in ('pending', 'skipped')
     and state.cancel_reason is null
+    -- a row a sender holds (live lease) is left as it was claimed; a cancellation (step 4) still applies
+    and not coalesce(reminders.lease_until > now(), false)
     and reminders.scheduled_for <> state.due_date + reminders.offset_days
     and state.due_date + reminders.offset_days >= %(window_start)s

@@ -175,8 +175,8 @@ begin
         raise exception 'claim_reminders: batch_size must be 1..500 (got %)', batch_size
             using errcode = 'invalid_parameter_value';
     end if;
-    if lease_seconds is null or lease_seconds < 10 or lease_seconds > 3600 then
-        raise exception 'claim_reminders: lease_seconds must be 10..3600 (got %)', lease_seconds
+    if lease_seconds is null or lease_seconds < 1 or lease_seconds > 3600 then
+        raise exception 'claim_reminders: lease_seconds must be 1..3600 (got %)', lease_seconds
             using errcode = 'invalid_parameter_value';
     end if;
     perform set_config('zoho.actor', sender, true);
@@ -310,7 +310,8 @@ begin
 end
 $$;
 
--- retryable: back in the pool after a back-off of 5 minutes x 2^(attempts - 1), at most 6 hours;
+-- retryable: back in the pool after a back-off of backoff_seconds (default 5 minutes) x 2^(attempts - 1),
+-- at most 6 hours;
 -- the max_attempts-th failure (or a permanent one) makes it `failed` (reason send_failed /
 -- send_attempts_exhausted), which no run resets.
 create function analytics.mark_reminder_failed(
@@ -319,7 +320,8 @@ create function analytics.mark_reminder_failed(
     error           text,
     retryable       boolean,
     tenants         text[]  default null,
-    max_attempts    integer default 5
+    max_attempts    integer default 5,
+    backoff_seconds integer default 300
 ) returns analytics.reminder_mark_result
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
@@ -331,6 +333,10 @@ declare
 begin
     if error is null or btrim(error) = '' or retryable is null then
         raise exception 'mark_reminder_failed: error and retryable are required'
+            using errcode = 'invalid_parameter_value';
+    end if;
+    if max_attempts is null or max_attempts < 1 or backoff_seconds is null or backoff_seconds < 1 then
+        raise exception 'mark_reminder_failed: max_attempts and backoff_seconds must be positive'
             using errcode = 'invalid_parameter_value';
     end if;
     select * into r from analytics.payment_reminders as p
@@ -361,7 +367,7 @@ begin
                       when mark_reminder_failed.retryable then 'send_attempts_exhausted'
                       else 'send_failed' end,
         next_attempt_at = case when final then null
-            else now() + least(interval '5 minutes' * power(2, p.attempts), interval '6 hours') end,
+            else now() + least(make_interval(secs => backoff_seconds) * power(2, p.attempts), interval '6 hours') end,
         updated_at = now()
     where p.id = r.id
     returning * into r;
@@ -373,7 +379,7 @@ $$;
 
 revoke execute on function analytics.claim_reminders(text, integer, integer, text[], date) from public;
 revoke execute on function analytics.mark_reminder_sent(uuid, uuid, text, text, text[]) from public;
-revoke execute on function analytics.mark_reminder_failed(uuid, uuid, text, boolean, text[], integer) from public;
+revoke execute on function analytics.mark_reminder_failed(uuid, uuid, text, boolean, text[], integer, integer) from public;
 
 -- ---------------------------------------------------------------- the zoho_sender role
 do $$
@@ -395,7 +401,7 @@ begin
         grant usage on schema analytics to zoho_sender;
         grant execute on function analytics.claim_reminders(text, integer, integer, text[], date) to zoho_sender;
         grant execute on function analytics.mark_reminder_sent(uuid, uuid, text, text, text[]) to zoho_sender;
-        grant execute on function analytics.mark_reminder_failed(uuid, uuid, text, boolean, text[], integer) to zoho_sender;
+        grant execute on function analytics.mark_reminder_failed(uuid, uuid, text, boolean, text[], integer, integer) to zoho_sender;
         grant usage on type analytics.reminder_mark_result to zoho_sender;
         -- analytics' default privileges give zoho_analyst select on new tables; the sender reads none
     end if;

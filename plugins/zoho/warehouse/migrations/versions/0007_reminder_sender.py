@@ -48,7 +48,7 @@ begin
     end if;
 end
 $$;
-drop function if exists analytics.mark_reminder_failed(uuid, uuid, text, boolean, text[], integer);
+drop function if exists analytics.mark_reminder_failed(uuid, uuid, text, boolean, text[], integer, integer);
 drop function if exists analytics.mark_reminder_sent(uuid, uuid, text, text, text[]);
 drop function if exists analytics.claim_reminders(text, integer, integer, text[], date);
 drop function if exists analytics.reminder_mark_answer(analytics.payment_reminders, text, text);
