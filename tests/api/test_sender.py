@@ -190,3 +190,20 @@ def test_the_openapi_schema_lists_the_sender_endpoints_with_their_models(api):
         assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(model)
         assert "200" in op["responses"] and "$ref" in str(op["responses"]["200"])
     assert {"ClaimResponse", "MarkResponse", "Refusal"} <= set(schema["components"]["schemas"])
+
+
+def test_the_page_shows_a_reminders_send_record_and_history(api, wh):
+    due_reminders(wh, 1)
+    got = claim(api)
+    rid = got["reminders"][0]["reminder_id"]
+    post(api, f"/reminders/{rid}/failed", {"lease_id": got["lease_id"], "error": "carrier <b>busy</b>", "retryable": True})
+    r = requests.get(api.server.base + f"/customer-sync/reminders/{rid}", headers=api.server.auth(), timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    html = r.text
+    for event in ("created", "claimed", "failed"):
+        assert f'data-event="{event}"' in html
+    assert "bob/test" in html and "send_failed_retryable" in html
+    assert "carrier &lt;b&gt;busy&lt;/b&gt;" in html and "<b>busy</b>" not in html  # escaped
+    # the API answers the same history
+    detail = requests.get(api.url(f"/reminders/{rid}"), headers=api.server.auth("bob"), timeout=TIMEOUT).json()
+    assert [e["event"] for e in detail["events"]] == ["created", "claimed", "failed"]

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from zoho.api import access, db
 from zoho.api.access import Caller
+from zoho.reminders import history
 from zoho.api.models import (Customer, CustomerDetail, CustomerInvoice, CustomerPage, Invoice, InvoicePage,
                              Reminder, ReminderDetail, ReminderEvent, ReminderPage)
 from zoho.ui.queries import INVOICE_STATUSES, REMINDER_STATUSES
@@ -222,5 +223,5 @@ def get_reminder(id: uuid.UUID = Path(description="The reminder's id."),
         row = conn.execute(load_sql("reminders"), _reminder_params(caller, id=id, limit=1)).fetchone()
         if row is None:
             raise _not_found("reminder", id)
-        events = conn.execute(load_sql("reminder_events"), {"id": id}).fetchall()
+        events = history.reminder_events(conn, id)
     return ReminderDetail(**_flat(row), customer=_nested(row), events=[ReminderEvent(**e) for e in events])

@@ -21,6 +21,7 @@ import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from zoho.reminders import history
 from zoho.warehouse import connection as warehouse
 from zoho.ui import queries, runs
 from zoho.ui.warehouse import WarehouseNotConfigured, read_only_connection
@@ -265,6 +266,22 @@ def create_app() -> FastAPI:
                       status_filters=list(queries.REMINDER_STATUS_FILTERS), whens=queries.REMINDER_WHEN,
                       reasons=queries.REMINDER_REASONS, recent_days=queries.RECENT_DAYS, today=today,
                       result=result)
+
+    @app.get("/reminders/{reminder_id}", response_class=HTMLResponse)
+    def reminder(request: Request, reminder_id: str, user=Depends(require_user)):
+        started = time.monotonic()
+        try:
+            reminder_id = str(uuid.UUID(reminder_id))
+        except ValueError:
+            raise HTTPException(404, "no such reminder") from None
+        with read_only_connection() as conn:
+            row = queries.reminder(conn, reminder_id)
+            if row is None:
+                raise HTTPException(404, "no such reminder")
+            events = history.reminder_events(conn, reminder_id)
+        return render(request, "reminder.html", user, started, active="reminders",
+                      title=f"Reminder {row['invoice_number'] or row['zoho_invoice_id'] or ''} {row['offset_days']:+d} d",
+                      r=row, events=events)
 
     return app
 

@@ -57,7 +57,8 @@ REMINDER_STATUS_FILTERS: dict[str, tuple[str, ...]] = {
 REMINDER_WHEN = ("upcoming", "today", "past", "recent", "all")
 RECENT_DAYS = 30
 REMINDER_REASONS = ("no_customer", "phone_pending", "no_phone", "customer_deleted", "invoice_paid", "invoice_void",
-                    "invoice_deleted", "invoice_not_eligible", "quality_gate_failed")
+                    "invoice_deleted", "invoice_not_eligible", "quality_gate_failed", "send_failed",
+                    "send_attempts_exhausted")
 _PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]+$")
 MAX_QUERY_LENGTH = 100
 
@@ -270,6 +271,12 @@ def customers(conn: psycopg.Connection, tenant: str | None, q: str | None, page:
 def customer(conn: psycopg.Connection, customer_id: str) -> dict[str, Any] | None:
     query = sql.SQL(load_sql("customer")).format(open=sql.SQL(load_sql("open_invoices")))
     rows = _rows(conn, query, (list(OPEN_STATUSES), customer_id))
+    return rows[0] if rows else None
+
+
+def reminder(conn: psycopg.Connection, reminder_id: str) -> dict[str, Any] | None:
+    """One reminder with its invoice, customer and send record; its events from zoho.reminders.history."""
+    rows = _rows(conn, load_sql("reminder"), (reminder_id,))
     return rows[0] if rows else None
 
 
