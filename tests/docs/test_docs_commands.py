@@ -62,6 +62,8 @@ SKIP: list[tuple[str, str]] = [
     (r"^airflow dags (unpause|trigger) ", "acts on a live Airflow with a scheduler (this test runs the DAGs "
                                           "with `make run`)"),
     (r"^airflow tasks clear ", "clears task instances of a live deployment's run"),
+    (r"^(TOKEN=\$\()?curl .*localhost:8080/(auth/token|customer-sync/api/v1/)",
+     "talks to a live Airflow API server with a sender user; tests/api/test_sender.py makes the same requests"),
 ]
 
 # commands that need a tool a machine may lack: (pattern, executable)

@@ -49,7 +49,9 @@ def client(monkeypatch):
 
 def test_an_unreachable_warehouse_is_a_readable_503(client):
     c, ui_app, monkeypatch = client
-    monkeypatch.setattr(ui_app, "warehouse_uri", lambda: "postgresql://nobody@127.0.0.1:1/nowhere")
+    from zoho.ui import warehouse
+
+    monkeypatch.setattr(warehouse, "warehouse_uri", lambda: "postgresql://nobody@127.0.0.1:1/nowhere")
     r = c.get("/customers?q=<b>x</b>")
     assert r.status_code == 503 and "cannot be reached" in r.text
     assert "<b>x</b>" not in r.text
@@ -61,7 +63,9 @@ def test_a_missing_connection_is_a_readable_503(client):
     def missing():
         raise LookupError("The conn_id `warehouse_default` isn't defined")
 
-    monkeypatch.setattr(ui_app, "warehouse_uri", missing)
+    from zoho.ui import warehouse
+
+    monkeypatch.setattr(warehouse, "warehouse_uri", missing)
     r = c.get("/")
     assert r.status_code == 503 and "warehouse_default" in r.text and "isn&#39;t defined" in r.text
 
