@@ -11,6 +11,8 @@ OWNED_TABLES = {
     "zoho_raw.legacy_customers", "zoho_raw.legacy_invoices", "zoho_sync.legacy_backfill_runs",
     "zoho_sync.api_budget", "zoho_sync.api_calls", "zoho_sync.sweeps",
     "zoho_sync.budget_planner",  # a view (information_schema.tables lists views too)
+    "analytics.payment_reminder_events", "zoho_sync.api_grants",  # 0007
+    "zoho_sync.tenant_roles",  # 0008
 }
 
 

@@ -134,8 +134,22 @@ def test_a_crossed_threshold_fails_the_task_with_the_readable_report(nightly):
         nightly.monkeypatch.delenv("AIRFLOW_VAR_ZOHO_VERIFY_THRESHOLDS")
 
 
+@pytest.fixture(scope="module")
+def sender_acted(nightly):
+    """A sender's day on the nightly's reminders, through the SQL functions: one reminder sent, one
+    failed for good, one failed for a retry (the analyst guide's history queries read them)."""
+    with warehouse.connect(nightly.uri, autocommit=True) as conn:
+        batch = conn.execute("select reminder_id, lease_id from analytics.claim_reminders('guide-sender', 3, 300)").fetchall()
+        assert len(batch) == 3, f"the nightly made {len(batch)} due reminders; the guide's queries need 3"
+        (sent, lease), (failed, _), (retry, _) = batch
+        conn.execute("select analytics.mark_reminder_sent(%s, %s, 'twilio', 'SM-guide')", (sent, lease))
+        conn.execute("select analytics.mark_reminder_failed(%s, %s, 'not a mobile number', false)", (failed, lease))
+        conn.execute("select analytics.mark_reminder_failed(%s, %s, 'carrier timeout', true)", (retry, lease))
+    return nightly
+
+
 @pytest.mark.parametrize("query", ANALYST_QUERIES, ids=[q.where for q in ANALYST_QUERIES])
-def test_analyst_guide_query_runs_and_returns_rows(nightly, query):
+def test_analyst_guide_query_runs_and_returns_rows(nightly, sender_acted, query):
     with warehouse.connect(nightly.uri) as conn:
         cur = conn.execute(query.body)
         result = cur.fetchall()

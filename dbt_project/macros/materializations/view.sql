@@ -8,6 +8,12 @@
     When Postgres refuses the replacement (a column dropped, renamed or retyped: SQLSTATE 42P16),
     the view is dropped (with the views on it, which this run rebuilds after it) and created anew,
     as dbt would. Contracts are checked as dbt checks them (`get_create_view_as_sql`).
+
+    Every view is `security_invoker` (Postgres 15+), in the same statement: privileges and
+    row-level security of the relations it reads are checked as the user who queries the view, not
+    as its owner. The analytics views thus show a tenant analyst (migration 0008) only its tenants'
+    rows; for everyone else nothing changes (zoho_analyst reads the marts and the reminders anyway,
+    and only the owner reads dbt's staging views).
 -#}
 {%- materialization view, adapter='postgres' -%}
     {%- set existing_relation = load_cached_relation(this) -%}
@@ -42,11 +48,15 @@
     {%- endif -%}
 do $zoho_view$
 begin
-    execute $zoho_view_sql${{ replace_sql }}$zoho_view_sql$;
-exception when invalid_table_definition then
-    raise notice 'view % changes its columns: dropped (with the views on it) and created anew', {{ dbt.string_literal(relation.render()) }};
-    execute $zoho_view_sql$drop view if exists {{ relation.render() }} cascade$zoho_view_sql$;
-    execute $zoho_view_sql${{ create_sql }}$zoho_view_sql$;
+    begin
+        execute $zoho_view_sql${{ replace_sql }}$zoho_view_sql$;
+    exception when invalid_table_definition then
+        raise notice 'view % changes its columns: dropped (with the views on it) and created anew', {{ dbt.string_literal(relation.render()) }};
+        execute $zoho_view_sql$drop view if exists {{ relation.render() }} cascade$zoho_view_sql$;
+        execute $zoho_view_sql${{ create_sql }}$zoho_view_sql$;
+    end;
+    -- the view of either path; no extra lock (create or replace view holds it already)
+    execute $zoho_view_sql$alter view {{ relation.render() }} set (security_invoker = true)$zoho_view_sql$;
 end
 $zoho_view$
 {%- endmacro %}
