@@ -11,7 +11,7 @@ ENV := scripts/with-env
 ENV_SANDBOX := scripts/with-env --sandbox
 PYTEST_ARGS ?=
 
-.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans
+.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans bench-sender
 
 help:
 	@grep -E '^## ' Makefile | sed 's/## //'
@@ -91,3 +91,7 @@ bench: setup
 ## make bench-plans      first sync per plan (Free..Premium), day by day in the sandbox -> BENCHMARKS.md section 9 (BENCH_PLANS_ARGS="--plans free --max-days 40")
 bench-plans: venv
 	BENCH_COMMAND="make bench-plans$(if $(BENCH_PLANS_ARGS), BENCH_PLANS_ARGS='$(BENCH_PLANS_ARGS)')" $(ENV) python -m bench plans $(BENCH_PLANS_ARGS)
+
+## make bench-sender     the reminder sender under load: HTTP (airflow api-server) vs SQL, 4 senders x 60 s -> BENCHMARKS.md section 10 (BENCH_SENDER_ARGS="--api-workers 2 --profile 20")
+bench-sender: venv
+	BENCH_COMMAND="make bench-sender$(if $(BENCH_SENDER_ARGS), BENCH_SENDER_ARGS='$(BENCH_SENDER_ARGS)')" $(ENV) python -m bench sender $(BENCH_SENDER_ARGS)

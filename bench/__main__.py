@@ -5,6 +5,11 @@ if sys.argv[1:2] == ["plans"]:  # BENCHMARKS.md section 9, a run of its own: pyt
 
     raise SystemExit(plans_main(sys.argv[2:]))
 
+if sys.argv[1:2] == ["sender"]:  # BENCHMARKS.md section 10, a run of its own: python -m bench sender --help
+    from bench.sender_load import main as sender_main
+
+    raise SystemExit(sender_main(sys.argv[2:]))
+
 from bench.harness import main
 
 raise SystemExit(main())

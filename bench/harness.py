@@ -553,11 +553,15 @@ def main(argv: list[str] | None = None) -> int:
     results = bench.run()
     results["command"] = command
     (bench.work / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    from bench import sender_load, sweep_plans
     from bench.report import render
-    from bench.sweep_plans import carry_over
 
-    # section 9 (the first sync per plan) is a run of its own (`make bench-plans`): kept as it stands
+    # sections 9 (the first sync per plan) and 10 (the reminder sender) are runs of their own
+    # (`make bench-plans`, `make bench-sender`): kept as they stand
     previous = args.output.read_text() if args.output.exists() else None
-    args.output.write_text(carry_over(previous, render(results)))
+    document = render(results)
+    for section in (sweep_plans.SECTION, sender_load.SECTION):
+        document = section.carry_over(previous, document)
+    args.output.write_text(document)
     log(f"wrote {args.output} (figures: {bench.work / 'results.json'}) in {results['wall_s']:.0f} s")
     return 0 if not results.get("errors") else 1

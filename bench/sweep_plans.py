@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from bench.common import ROOT, Databases, loadavg, machine_info
+from bench.sections import Section
 
 PAGE = 200
 PLANS = {"free": 1_000, "standard": 2_000, "professional": 5_000, "premium": 10_000}
@@ -46,7 +47,6 @@ DUE_RANGE = (-16, 4)  # zoho.sync.extract.DEFAULT_DUE_RANGE: the default policy'
 # as tests/helpers.py builds a sandbox client: the bench is paced by the budget, not the client's limiter
 CLIENT = {"requests_per_minute": 100_000, "max_concurrent": 5}
 HEADING = "## 9. Budget-aware first sync per plan"
-CHANGES_HEADING = "## Changes made in `plugins/zoho/`"
 
 
 def log(msg: str) -> None:
@@ -481,37 +481,12 @@ def render_section(r: dict) -> str:
 # The prose on what the figures show is written from the run (see BENCHMARKS.md); a re-run keeps
 # the previous prose when the file has it, and says it must be re-read against the new figures.
 SECTION_NOTES_PLACEHOLDER = "<!-- plans-notes -->"
+SECTION = Section(HEADING, SECTION_NOTES_PLACEHOLDER)
+splice, carry_over = SECTION.splice, SECTION.carry_over
 
 
-def splice(document: str, section: str) -> str:
-    """``document`` with its section 9 replaced by ``section`` (or ``section`` inserted before the
-    "Changes made ..." section, else at the end). The notes written under an earlier section 9
-    (after its ``<!-- plans-notes -->`` marker, up to the next section) are kept."""
-    section = section.rstrip() + "\n"
-    start = document.find(HEADING)
-    if start >= 0:
-        nxt = document.find("\n## ", start + len(HEADING))
-        old = document[start:] if nxt < 0 else document[start:nxt + 1]
-        if SECTION_NOTES_PLACEHOLDER in old and SECTION_NOTES_PLACEHOLDER in section:
-            notes = old.split(SECTION_NOTES_PLACEHOLDER, 1)[1].strip("\n")
-            if notes:
-                section = section.replace(SECTION_NOTES_PLACEHOLDER, SECTION_NOTES_PLACEHOLDER + "\n\n" + notes)
-        rest = "" if nxt < 0 else document[nxt + 1:]
-        return document[:start] + section + ("\n" + rest if rest else "")
-    at = document.find(CHANGES_HEADING)
-    if at >= 0:
-        return document[:at] + section + "\n" + document[at:]
-    return document.rstrip("\n") + ("\n\n" if document.strip() else "") + section
 
 
-def carry_over(old_document: str | None, new_document: str) -> str:
-    """For ``make bench``, which rewrites BENCHMARKS.md from its own run: keep section 9 of the file
-    it replaces (a run of its own, ``make bench-plans``)."""
-    if not old_document or HEADING not in old_document:
-        return new_document
-    start = old_document.find(HEADING)
-    nxt = old_document.find("\n## ", start + len(HEADING))
-    return splice(new_document, old_document[start:] if nxt < 0 else old_document[start:nxt + 1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -260,3 +260,14 @@ def test_the_sender_role_may_call_its_functions_and_read_nothing(conn, marts_uri
     finally:
         conn.execute("drop owned by sender_login")
         conn.execute("drop role sender_login")
+
+
+def test_a_claim_skips_reminders_whose_invoice_the_marts_show_paid(conn):
+    due_reminders(conn, 3)
+    paid = conn.execute("select invoice_id from analytics.payment_reminders order by id limit 1").fetchone()[0]
+    conn.execute("update analytics.invoices_cache set status = 'paid', balance = 0 where id = %s", (paid,))
+    batch = claim(conn)        # before the next reminder run has cancelled it
+    assert len(batch) == 2 and paid not in {r["invoice_id"] for r in batch}
+    run(conn)
+    assert conn.execute("select status, reason from analytics.payment_reminders where invoice_id = %s",
+                        (paid,)).fetchone() == ("cancelled", "invoice_paid")

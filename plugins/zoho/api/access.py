@@ -9,11 +9,14 @@ Authorisation:
   sees every tenant and may send for every tenant;
 - any other user sees only the tenants granted to them in ``zoho_sync.api_grants``
   (``python -m zoho.api.grants``): ``read`` (the GET endpoints) or ``send`` (read + the sender's
-  claim and marks). A tenant not granted is answered as if it did not exist (404 for a record,
+  claim and marks). Each API server process reads a user's grants at most every
+  ``GRANTS_CACHE_SECONDS`` (5 s), so a grant or a revocation takes effect within 5 seconds. A tenant not granted is answered as if it did not exist (404 for a record,
   an empty result for a listing filtered by that tenant is a 404 too: ``unknown tenant``).
 """
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException
@@ -24,6 +27,14 @@ from zoho.warehouse.connection import WAREHOUSE_CONN_ID
 from zoho.warehouse.sqlfiles import sql_files
 
 load_sql = sql_files(__file__)
+
+GRANTS_CACHE_SECONDS = 5  # a grant or revocation takes effect within this long
+
+
+class _Grants:
+    """The grants of recently seen users, per API server process: user -> (read at, read, send)."""
+    lock = threading.Lock()
+    seen: dict[str, tuple[float, frozenset[str], frozenset[str]]] = {}
 
 
 @dataclass(frozen=True)
@@ -62,8 +73,16 @@ def caller(user=Depends(require_user)) -> Caller:
     username = str(user.get_name() if hasattr(user, "get_name") else user.get_id())
     if is_admin(user):
         return Caller(username, True, frozenset(), frozenset())
-    with db.session() as conn:
-        rows = conn.execute(load_sql("grants_of_user"), {"username": username}).fetchall()
-    read = frozenset(r["user_id"] for r in rows)
-    send = frozenset(r["user_id"] for r in rows if r["access"] == "send")
-    return Caller(username, False, read, send)
+    now = time.monotonic()
+    with _Grants.lock:
+        cached = _Grants.seen.get(username)
+    if cached is None or now - cached[0] > GRANTS_CACHE_SECONDS:
+        with db.session() as conn:
+            rows = conn.execute(load_sql("grants_of_user"), {"username": username}).fetchall()
+        cached = (now, frozenset(r["user_id"] for r in rows),
+                  frozenset(r["user_id"] for r in rows if r["access"] == "send"))
+        with _Grants.lock:
+            if len(_Grants.seen) > 10_000:  # bounded: forget everyone rather than grow
+                _Grants.seen.clear()
+            _Grants.seen[username] = cached
+    return Caller(username, False, cached[1], cached[2])

@@ -1,7 +1,8 @@
 """The API's warehouse sessions: a connection pool on ``warehouse_default`` (per API server process).
 
 ``session(read_only=True)`` lends a pooled connection inside one transaction (committed when the
-block ends, rolled back on an error), read-only unless asked, with a statement timeout. The pool
+block ends, rolled back on an error), read-only unless asked, with a statement timeout; ``call``
+runs one statement that is its own transaction (autocommit). The pool
 is built on first use and rebuilt when the connection's URI changes.
 """
 from __future__ import annotations
@@ -50,9 +51,19 @@ def _pool() -> ConnectionPool:
 def session(read_only: bool = True) -> Iterator[psycopg.Connection]:
     """A pooled connection in one transaction (read-only unless ``read_only=False``)."""
     with _pool().connection() as conn:
+        conn.autocommit = False
         conn.read_only = read_only
         with conn.transaction():
             yield conn
+
+
+def call(statement: str, params: dict) -> list[dict]:
+    """One statement that is a transaction of its own (a call of the sender's functions): run in
+    autocommit, without the two round trips of BEGIN and COMMIT; its rows."""
+    with _pool().connection() as conn:
+        conn.read_only = False
+        conn.autocommit = True
+        return conn.execute(statement, params).fetchall()
 
 
 def close() -> None:

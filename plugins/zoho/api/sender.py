@@ -123,9 +123,8 @@ def _send_tenants(caller: Caller, tenant: str | None = None) -> list[str] | None
 def claim(body: ClaimRequest, caller: Caller = Depends(access.caller)) -> ClaimResponse:
     tenants = _send_tenants(caller, body.tenant)
     sender = f"{caller.username}/{body.sender}" if body.sender else caller.username
-    with db.session(read_only=False) as conn:
-        rows = conn.execute(load_sql("claim"), {"sender": sender, "batch_size": body.batch_size,
-                                                "lease_seconds": body.lease_seconds, "tenants": tenants}).fetchall()
+    rows = db.call(load_sql("claim"), {"sender": sender, "batch_size": body.batch_size,
+                                       "lease_seconds": body.lease_seconds, "tenants": tenants})
     return ClaimResponse(lease_id=rows[0]["lease_id"] if rows else None,
                          lease_until=rows[0]["lease_until"] if rows else None,
                          reminders=[ClaimedReminder(**row) for row in rows])
@@ -146,17 +145,15 @@ MARK_RESPONSES = {404: {"model": Refusal}, 409: {"model": Refusal, "description"
 
 @router.post("/{reminder_id}/sent", response_model=MarkResponse, responses=MARK_RESPONSES)
 def sent(reminder_id: UUID, body: SentRequest, caller: Caller = Depends(access.caller)):
-    with db.session(read_only=False) as conn:
-        row = conn.execute(load_sql("mark_sent"), {
-            "reminder_id": reminder_id, "lease_id": body.lease_id, "provider": body.provider,
-            "provider_message_id": body.provider_message_id, "tenants": _send_tenants(caller)}).fetchone()
+    (row,) = db.call(load_sql("mark_sent"), {
+        "reminder_id": reminder_id, "lease_id": body.lease_id, "provider": body.provider,
+        "provider_message_id": body.provider_message_id, "tenants": _send_tenants(caller)})
     return _answer(row)
 
 
 @router.post("/{reminder_id}/failed", response_model=MarkResponse, responses=MARK_RESPONSES)
 def failed(reminder_id: UUID, body: FailedRequest, caller: Caller = Depends(access.caller)):
-    with db.session(read_only=False) as conn:
-        row = conn.execute(load_sql("mark_failed"), {
-            "reminder_id": reminder_id, "lease_id": body.lease_id, "error": body.error,
-            "retryable": body.retryable, "tenants": _send_tenants(caller)}).fetchone()
+    (row,) = db.call(load_sql("mark_failed"), {
+        "reminder_id": reminder_id, "lease_id": body.lease_id, "error": body.error,
+        "retryable": body.retryable, "tenants": _send_tenants(caller)})
     return _answer(row)

@@ -136,7 +136,7 @@ from analytics.payment_reminders;
 
 -- ---------------------------------------------------------------- the sender's functions
 -- claim: up to batch_size due pending reminders (scheduled_for <= today, not held by a live lease,
--- past their back-off), oldest first, under one new lease. Concurrent claims skip each other's rows
+-- past their back-off, whose invoice is still owed in the marts), oldest first, under one new lease. Concurrent claims skip each other's rows
 -- (for update skip locked), so no reminder is returned to two claimers while a lease lives.
 create function analytics.claim_reminders(
     sender          text,
@@ -189,6 +189,12 @@ begin
             and (r.lease_until is null or r.lease_until < now())
             and (r.next_attempt_at is null or r.next_attempt_at <= now())
             and (claim_reminders.tenants is null or r.user_id = any(claim_reminders.tenants))
+            -- never hand out a reminder whose invoice the marts already show paid, void or deleted
+            -- (the next reminder run cancels it; until then it stays in the queue, unclaimed)
+            and exists (
+                select 1 from analytics.invoices_cache as i
+                where i.id = r.invoice_id and not i.is_deleted and i.status not in ('paid', 'void')
+                    and i.balance > 0)
         order by r.scheduled_for, r.id
         limit batch_size
         for update skip locked
