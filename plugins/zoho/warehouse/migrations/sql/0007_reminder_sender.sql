@@ -22,7 +22,8 @@ create index payment_reminders_due_idx on analytics.payment_reminders (scheduled
 -- ---------------------------------------------------------------- the event history (append-only)
 create table analytics.payment_reminder_events (
     id              bigserial   primary key,
-    reminder_id     uuid        not null references analytics.payment_reminders (id),
+    reminder_id     uuid        not null,   -- payment_reminders.id (no foreign key: the trigger is the writer,
+                                            -- and the key check would cost every change a lookup)
     user_id         text        not null,
     invoice_id      uuid        not null,
     event           text        not null check (event in
@@ -287,6 +288,22 @@ begin
         raise exception 'mark_reminder_sent: provider and provider_message_id are required'
             using errcode = 'invalid_parameter_value';
     end if;
+    -- the common case in one statement: the lease holder marks its pending reminder (lease_until is
+    -- null once the lease reported a failure; an expired lease nobody took is still the holder's)
+    update analytics.payment_reminders as p
+    set status = 'sent', reason = null, sent_at = now(), provider = mark_reminder_sent.provider,
+        provider_message_id = mark_reminder_sent.provider_message_id, lease_until = null,
+        next_attempt_at = null, updated_at = now()
+    where p.id = mark_reminder_sent.reminder_id
+        and p.lease_id = mark_reminder_sent.lease_id
+        and p.status = 'pending'
+        and p.lease_until is not null
+        and (mark_reminder_sent.tenants is null or p.user_id = any(mark_reminder_sent.tenants))
+    returning * into r;
+    if found then
+        return analytics.reminder_mark_answer(r, 'ok', 'marked sent');
+    end if;
+    -- otherwise: why not (or the same mark again)
     select * into r from analytics.payment_reminders as p
     where p.id = mark_reminder_sent.reminder_id
         and (mark_reminder_sent.tenants is null or p.user_id = any(mark_reminder_sent.tenants))
@@ -302,17 +319,8 @@ begin
         return analytics.reminder_mark_answer(r, 'unchanged', 'already marked sent with this message');
     end if;
     refusal := analytics.reminder_mark_refusal(r, mark_reminder_sent.lease_id);
-    if refusal is not null then
-        return analytics.reminder_mark_answer(r, 'conflict', refusal);
-    end if;
-    perform set_config('zoho.actor', r.claimed_by, true);
-    update analytics.payment_reminders as p
-    set status = 'sent', reason = null, sent_at = now(), provider = mark_reminder_sent.provider,
-        provider_message_id = mark_reminder_sent.provider_message_id, lease_until = null,
-        next_attempt_at = null, updated_at = now()
-    where p.id = r.id
-    returning * into r;
-    return analytics.reminder_mark_answer(r, 'ok', 'marked sent');
+    return analytics.reminder_mark_answer(r, 'conflict',
+        coalesce(refusal, format('reminder %s changed while it was being marked: try again', r.id)));
 end
 $$;
 
