@@ -308,10 +308,8 @@ begin
     where p.id = mark_reminder_sent.reminder_id
         and (mark_reminder_sent.tenants is null or p.user_id = any(mark_reminder_sent.tenants))
     for update;
-    if not found then
-        return row('not_found', format('no reminder %s', mark_reminder_sent.reminder_id),
-                   mark_reminder_sent.reminder_id, null, null, null, null, null, null, null, null, null, null,
-                   null, null)::analytics.reminder_mark_result;
+    if not found then  -- r is all nulls
+        return analytics.reminder_mark_answer(r, 'not_found', format('no reminder %s', mark_reminder_sent.reminder_id));
     end if;
     if r.status = 'sent' and r.lease_id = mark_reminder_sent.lease_id
             and r.provider = mark_reminder_sent.provider
@@ -357,10 +355,8 @@ begin
     where p.id = mark_reminder_failed.reminder_id
         and (mark_reminder_failed.tenants is null or p.user_id = any(mark_reminder_failed.tenants))
     for update;
-    if not found then
-        return row('not_found', format('no reminder %s', mark_reminder_failed.reminder_id),
-                   mark_reminder_failed.reminder_id, null, null, null, null, null, null, null, null, null, null,
-                   null, null)::analytics.reminder_mark_result;
+    if not found then  -- r is all nulls
+        return analytics.reminder_mark_answer(r, 'not_found', format('no reminder %s', mark_reminder_failed.reminder_id));
     end if;
     if r.lease_id = mark_reminder_failed.lease_id and r.last_error = left(mark_reminder_failed.error, 2000)
             and (r.status = 'failed' or (r.status = 'pending' and r.lease_until is null)) then
