@@ -206,7 +206,7 @@ def test_the_plugin_registers_the_app_and_a_nav_entry(stack):
     r = requests.get(stack.base + "/api/v2/plugins", headers={"Authorization": f"Bearer {stack.token}"}, timeout=30)
     assert r.status_code == 200, r.text
     plugin = next(p for p in r.json()["plugins"] if p["name"] == "customer_sync")
-    assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == [PREFIX]
+    assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == [PREFIX + "/api/v1", PREFIX]  # the API first
     view = plugin["external_views"][0]
     assert (view["name"], view["href"], view["destination"], view["url_route"]) == (
         "Customer sync", PREFIX + "/", "nav", "customer-sync")
