@@ -10,8 +10,10 @@ Authorisation:
 - any other user sees only the tenants granted to them in ``zoho_sync.api_grants``
   (``python -m zoho.api.grants``): ``read`` (the GET endpoints) or ``send`` (read + the sender's
   claim and marks). Each API server process reads a user's grants at most every
-  ``GRANTS_CACHE_SECONDS`` (5 s), so a grant or a revocation takes effect within 5 seconds. A tenant not granted is answered as if it did not exist (404 for a record,
-  an empty result for a listing filtered by that tenant is a 404 too: ``unknown tenant``).
+  ``GRANTS_CACHE_SECONDS`` (5 s), so a grant or a revocation takes effect within 5 seconds.
+
+A tenant not granted is answered as if it did not exist: 404 for its records, and 404
+``tenant: unknown tenant`` for a listing filtered by it.
 """
 from __future__ import annotations
 
