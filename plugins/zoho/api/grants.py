@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import psycopg
+
 from zoho.warehouse.connection import connect
 from zoho.warehouse.sqlfiles import sql_files
 
@@ -48,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with connect(args.uri) as conn:
         if args.command == "grant":
-            known = conn.execute(load_sql("tenant_known"), {"user_id": args.tenant}).fetchone()[0]
+            try:
+                with conn.transaction():
+                    known = conn.execute(load_sql("tenant_exists"), {"tenant": args.tenant}).fetchone()[0]
+            except psycopg.errors.UndefinedTable:  # the marts are not built yet
+                known = False
             if not known:
                 print(f"warning: tenant {args.tenant!r} has no data in the warehouse yet", file=sys.stderr)
             grant(conn, args.username, args.tenant, args.send)

@@ -150,6 +150,11 @@ def get_invoice(id: uuid.UUID = Path(description="The invoice's id."),
 
 
 # --------------------------------------------------------------------------- customers
+def _customer_params(caller: Caller, **given) -> dict:
+    return {"tenants": caller.tenants(), "tenant": None, "cursor": None, "id": None, "include_deleted": True,
+            "like": None, "digits": None, "changed_since": None, **given}
+
+
 @router.get("/customers", response_model=CustomerPage, tags=["customers"], summary="Customers")
 def list_customers(
     tenant: str | None = TENANT,
@@ -163,11 +168,9 @@ def list_customers(
 ) -> dict:
     like, digits = _search(q)
     with db.session() as conn:
-        params = {
-            "tenants": caller.tenants(), "tenant": _tenant(conn, caller, tenant), "cursor": cursor,
-            "include_deleted": include_deleted, "like": like, "digits": digits,
-            "changed_since": _utc(changed_since), "limit": limit + 1,
-        }
+        params = _customer_params(caller, tenant=_tenant(conn, caller, tenant), cursor=cursor,
+                                  include_deleted=include_deleted, like=like, digits=digits,
+                                  changed_since=_utc(changed_since), limit=limit + 1)
         rows = conn.execute(load_sql("customers"), params).fetchall()
     return _page(rows, limit, lambda r: Customer(**r))
 
@@ -177,7 +180,7 @@ def list_customers(
 def get_customer(id: uuid.UUID = Path(description="The customer's id."),
                  caller: Caller = Depends(access.caller)) -> CustomerDetail:
     with db.session() as conn:
-        row = conn.execute(load_sql("customer"), {"id": id, "tenants": caller.tenants()}).fetchone()
+        row = conn.execute(load_sql("customers"), _customer_params(caller, id=id, limit=1)).fetchone()
         if row is None:
             raise _not_found("customer", id)
         invoices = conn.execute(load_sql("customer_open_invoices"),
