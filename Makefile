@@ -11,7 +11,7 @@ ENV := scripts/with-env
 ENV_SANDBOX := scripts/with-env --sandbox
 PYTEST_ARGS ?=
 
-.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans bench-sender
+.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans bench-sender bench-runcost
 
 help:
 	@grep -E '^## ' Makefile | sed 's/## //'
@@ -95,3 +95,7 @@ bench-plans: venv
 ## make bench-sender     the reminder sender under load: HTTP (airflow api-server) vs SQL, 4 senders x 60 s -> BENCHMARKS.md section 10 (BENCH_SENDER_ARGS="--api-workers 2 --profile 20")
 bench-sender: venv
 	BENCH_COMMAND="make bench-sender$(if $(BENCH_SENDER_ARGS), BENCH_SENDER_ARGS='$(BENCH_SENDER_ARGS)')" $(ENV) python -m bench sender $(BENCH_SENDER_ARGS)
+
+## make bench-runcost    what a sync run costs, before (a baseline commit, in a git worktree) and after, in one run -> BENCHMARKS.md section 11 (BENCH_RUNCOST_ARGS="--baseline b22ecf6 --incremental-runs 3")
+bench-runcost: setup
+	BENCH_COMMAND="make bench-runcost$(if $(BENCH_RUNCOST_ARGS), BENCH_RUNCOST_ARGS='$(BENCH_RUNCOST_ARGS)')" $(ENV) python -m bench runcost $(BENCH_RUNCOST_ARGS)

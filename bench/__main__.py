@@ -10,6 +10,11 @@ if sys.argv[1:2] == ["sender"]:  # BENCHMARKS.md section 10, a run of its own: p
 
     raise SystemExit(sender_main(sys.argv[2:]))
 
+if sys.argv[1:2] == ["runcost"]:  # BENCHMARKS.md section 11, a run of its own: python -m bench runcost --help
+    from bench.run_cost import main as runcost_main
+
+    raise SystemExit(runcost_main(sys.argv[2:]))
+
 from bench.harness import main
 
 raise SystemExit(main())

@@ -273,6 +273,8 @@ def write_env(sandbox: bool) -> None:
         ': "${AIRFLOW__API_AUTH__JWT_SECRET:=local-dev-only-jwt-secret}"; export AIRFLOW__API_AUTH__JWT_SECRET',
         ': "${AIRFLOW__API__SECRET_KEY:=local-dev-only-secret-key}"; export AIRFLOW__API__SECRET_KEY',
         ': "${AIRFLOW__COSMOS__ENABLE_TELEMETRY:=False}"; export AIRFLOW__COSMOS__ENABLE_TELEMETRY',
+        # dbt's partial-parse cache, per checkout (a shared /tmp/cosmos is overwritten by other checkouts)
+        f': "${{AIRFLOW__COSMOS__CACHE_DIR:={LOCAL / "cosmos"}}}"; export AIRFLOW__COSMOS__CACHE_DIR',
         'export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=False',
         f'export PYTHONPATH="{ROOT}:{ROOT / "plugins"}${{PYTHONPATH:+:$PYTHONPATH}}"',
         f'export DBT_PROJECT_DIR="${{DBT_PROJECT_DIR:-{ROOT / "dbt_project"}}}"',

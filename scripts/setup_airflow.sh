@@ -4,7 +4,7 @@
 set -euo pipefail
 python -m zoho.warehouse.schema upgrade
 mkdir -p "$AIRFLOW_HOME"
-version="$(python -c 'import airflow; print(airflow.__version__)')"
+version="$(python -c "from importlib.metadata import version; print(version('apache-airflow'))")"
 stamp="$AIRFLOW_HOME/.db-migrated"
 key="$version ${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite}"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$key" ]]; then
@@ -13,8 +13,6 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$key" ]]; then
   airflow pools set dbt_warehouse 1 "dbt model and test tasks, one at a time on the warehouse" >/dev/null
   echo "$key" >"$stamp"
 fi
-# The dbt manifest cosmos renders the DAGs from (rebuilt only when the dbt project changed).
-python "$PROJECT_ROOT/scripts/dbt_manifest.py"
 # Simple auth manager login for `make airflow` (documented in the README): admin / admin.
 pw="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 [[ -f "$pw" ]] || echo '{"admin": "admin"}' >"$pw"

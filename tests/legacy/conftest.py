@@ -2,8 +2,6 @@
 the generated legacy table, and whole-DAG runs with ``dag.test()``."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,13 +18,6 @@ SIZE = {"seed": 31, "orgs": 2, "contacts_per_org": 40, "invoices_per_org": 150,
         "per_minute_limit": None, "daily_limit": None, "max_concurrent": None}
 DEFAULT_SOURCE = "legacy.invoices_cache"
 OTHER_SOURCE = "old_system.invoice_rows"  # order B reads the same rows from a table of another name
-
-
-@pytest.fixture(scope="session")
-def dbt_manifest() -> None:
-    """cosmos renders the DAGs' dbt tasks from target/manifest.json: rebuild it when the project changed
-    (what `make` does; a no-op when it is current)."""
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "dbt_manifest.py")], check=True, timeout=300)
 
 
 def load_dags() -> dict:
@@ -117,7 +108,7 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(sandbox_factory, make_database, dbt_manifest):
+def deployment(sandbox_factory, make_database):
     """Sandbox (limits off: speed) + two fresh warehouses holding the same legacy table (under two names),
     wired through AIRFLOW_* variables as a deployment would be."""
     sb = sandbox_factory(**SIZE)

@@ -12,7 +12,7 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 
 @pytest.fixture(scope="module")
-def backfill_dag(dbt_manifest):
+def backfill_dag():
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
@@ -32,7 +32,7 @@ def test_dag_is_manual_and_documented(backfill_dag):
 def test_every_task_is_documented_and_retried_unless_it_reports_a_finding(backfill_dag):
     for t in backfill_dag.tasks:
         assert t.doc_md, f"{t.task_id} has no doc_md"
-        if t.task_id == "integrity_report" or t.task_id.endswith(".test"):
+        if t.task_id == "integrity_report":
             assert t.retries == 0, f"{t.task_id}: a failed check is a finding, retrying cannot change it"
         else:
             assert t.retries >= 1, f"{t.task_id} has no retries"
@@ -42,16 +42,12 @@ def test_tasks_run_land_then_dbt_then_report(backfill_dag):
     dag = backfill_dag
     assert dag.get_task("migrate_warehouse") in dag.get_task("land_legacy").upstream_list
     models = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt_models.")}
-    # cosmos names a model with tests "<model>.run" (in a group with "<model>.test"), one without "<model>_run"
-    assert {"dbt_models.customers_cache.run", "dbt_models.invoices_cache.run",
-            "dbt_models.stg_legacy__customers_run", "dbt_models.int_customers__legacy_merged_run"} <= models
+    assert models == {"dbt_models.staging", "dbt_models.customers_cache", "dbt_models.invoices_cache",
+                      "dbt_models.analyst_views"}
     report = dag.get_task("integrity_report")
-    assert any(t.task_id.startswith("dbt_models.") for t in report.upstream_list)
-    # the dbt roots (staging models) start after the landing
-    land = dag.get_task("land_legacy")
-    roots = [m for m in models if not any(u.task_id.startswith("dbt_models.") for u in dag.get_task(m).upstream_list)]
-    assert "dbt_models.stg_legacy__invoices_run" in roots
-    assert all(land in dag.get_task(m).upstream_list for m in roots)
+    assert dag.get_task("dbt_models.analyst_views") in report.upstream_list
+    # the staging views (the legacy landing tables' among them) are built after the landing
+    assert dag.get_task("land_legacy") in dag.get_task("dbt_models.staging").upstream_list
 
 
 def test_params_default_to_the_spec_table_and_are_validated(backfill_dag):

@@ -23,20 +23,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from zoho_sandbox import Sandbox
 
+from tests.helpers import run_dag
+
 from .helpers import BackendKiller, mart_state
 
-RUNNER = Path(__file__).with_name("dag_runner.py")
 DAG_ID = "zoho_sync_nightly"
 SIZE = {"seed": 23, "orgs": 2, "contacts_per_org": 40, "invoices_per_org": 250}
 INVOICES, CONTACTS, PERSONS = "/books/v3/invoices", "/books/v3/contacts", "/books/v3/contacts/"
@@ -148,18 +146,12 @@ def _run(make_database) -> WholeRun:
     killer = BackendKiller(uri, FAULTED[1], ready=lambda: slow.fired > 0, timeout=900).start()
 
     when = datetime.now(timezone.utc).replace(microsecond=0)
-    spec = {"dag_id": DAG_ID, "logical_date": when.isoformat(), "retry_delay_s": 1}
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(RUNNER), json.dumps(spec)], env=env, capture_output=True,
-                          text=True, errors="replace", timeout=1500)
+    try:
+        summary, output = run_dag(env, DAG_ID, when)
+    finally:
+        killer.stop()
     seconds = time.monotonic() - started
-    killer.stop()
-    output = proc.stdout + proc.stderr
-    summary_line = next((line for line in reversed(proc.stdout.splitlines()) if line.startswith("DAG-RUN-SUMMARY ")),
-                        None)
-    if proc.returncode != 0 or summary_line is None:
-        raise RuntimeError(f"dag.test() did not complete (exit {proc.returncode}):\n{output[-8000:]}")
-    summary = json.loads(summary_line.removeprefix("DAG-RUN-SUMMARY "))
     marts = {t["user_id"]: mart_state(uri, t["user_id"]) for t in tenants}
     return WholeRun(uri=uri, run_id=summary["run_id"], state=summary["state"],
                     task_instances=summary["task_instances"], output=output, seconds=seconds, secrets=secrets,

@@ -10,17 +10,13 @@ no reminder duplicated.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .dag_runner import SUMMARY
-from .dagrun import RUNNER
-from tests.helpers import scalar
+from tests.helpers import dag_run_command, dag_run_summary, scalar
 from .helpers import assert_same_state, mart_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -29,16 +25,13 @@ SIZE = {"seed": 43, "orgs": 2, "contacts_per_org": 40, "invoices_per_org": 240}
 
 
 def _start(dag_id: str, when: datetime, env: dict) -> subprocess.Popen:
-    spec = {"dag_id": dag_id, "logical_date": when.isoformat(), "retry_delay_s": 1}
-    return subprocess.Popen([sys.executable, str(RUNNER), json.dumps(spec)], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen(dag_run_command(dag_id, when), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
 
 
 def _finish(proc: subprocess.Popen) -> dict:
     output, _ = proc.communicate(timeout=1500)
-    line = next((l for l in reversed(output.splitlines()) if l.startswith(SUMMARY)), None)
-    assert proc.returncode == 0 and line, f"dag.test() did not complete (exit {proc.returncode}):\n{output[-6000:]}"
-    summary = json.loads(line.removeprefix(SUMMARY))
+    summary = dag_run_summary(output, proc.returncode)
     # the lines that say why a try failed, for the assertion messages
     summary["errors"] = [l[:400] for l in output.splitlines() if "Error" in l or "ERROR" in l][:40]
     return summary

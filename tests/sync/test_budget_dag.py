@@ -19,20 +19,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import rows, scalar
-from tests.reliability.dag_runner import SUMMARY
+from tests.helpers import run_dag as run_dag_process
 from tests.reliability.helpers import assert_same_state, mart_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-RUNNER = Path(__file__).resolve().parents[1] / "reliability" / "dag_runner.py"
 SIZE = {"seed": 31, "orgs": 1, "contacts_per_org": 4000, "invoices_per_org": 6000}
 FREE = 1000
 SWEEP_SHARE = 850  # the default reserve: 150 calls of the Free plan's 1,000
@@ -40,14 +36,8 @@ FAST = {"requests_per_minute": 100_000, "max_concurrent": 5}  # the sandbox has 
 
 
 def run_dag(env: dict, dag_id: str, when: datetime) -> dict:
-    spec = {"dag_id": dag_id, "logical_date": when.isoformat(), "retry_delay_s": 1}
-    done = subprocess.run([sys.executable, str(RUNNER), json.dumps(spec)], env=env, capture_output=True, text=True,
-                          errors="replace", timeout=1500)
-    line = next((l for l in reversed(done.stdout.splitlines()) if l.startswith(SUMMARY)), None)
-    assert done.returncode == 0 and line, f"dag.test() did not complete:\n{done.stdout[-5000:]}{done.stderr[-3000:]}"
-    summary = json.loads(line.removeprefix(SUMMARY))
-    summary["output"] = done.stdout
-    return summary
+    summary, output = run_dag_process(env, dag_id, when)
+    return {**summary, "output": output}
 
 
 def env_for(sb, uri: str) -> dict:

@@ -9,10 +9,8 @@ them).
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,6 +22,7 @@ import pytest
 import requests
 
 from tests.apiserver import ApiServer, api_server_env
+from tests.helpers import run_dag
 from tests.ui import browser as chromium
 from zoho.warehouse import connection as warehouse
 
@@ -124,12 +123,10 @@ def stack(sandbox_factory, make_database, pg_server_uri, tmp_path_factory):
                        capture_output=True, timeout=120)
         elapsed["metadata_db"] = time.monotonic() - t0
         t1 = time.monotonic()
-        run = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "run_dag.py"), "zoho_sync_nightly"],
-                             env=env, capture_output=True, text=True, timeout=900)
+        result, output = run_dag(env, "zoho_sync_nightly", datetime.now(timezone.utc).replace(microsecond=0),
+                                 timeout=900)
         elapsed["nightly_run"] = time.monotonic() - t1
-        result = next((json.loads(line[7:]) for line in reversed(run.stdout.splitlines())
-                       if line.startswith("RESULT ")), None)
-        assert result and result.get("state") == "success", (result, run.stdout[-3000:], run.stderr[-3000:])
+        assert result["state"] == "success", output[-5000:]
         server.wait_ready()
         elapsed["ready"] = time.monotonic() - t0
         yield Stack(base=server.base, uri=uri, sb=sb, run_id=result["run_id"], token=server.token,

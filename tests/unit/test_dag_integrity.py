@@ -56,7 +56,7 @@ def test_sync_dag_is_configured_for_operations(parsed, dag_id):
     assert str(dag.timetable.timezone) == "UTC"
     findings_not_glitches = {"quality_gate", "run_failed"}  # a failed check is data: retrying cannot change it
     for t in dag.tasks:
-        if t.task_id.endswith(".test") or t.task_id in findings_not_glitches:
+        if t.task_id in findings_not_glitches:
             assert t.retries == 0, f"{t.task_id} should not be retried"
         else:
             assert t.retries >= 1, f"{t.task_id} has no retries"
@@ -64,15 +64,20 @@ def test_sync_dag_is_configured_for_operations(parsed, dag_id):
 
 
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
-def test_dbt_models_are_separate_tasks_with_tests_after_each(parsed, dag_id):
+def test_dbt_runs_as_one_build_task_per_mart_named_after_it(parsed, dag_id):
     dag = parsed[0].dags[dag_id]
-    ids = {t.task_id for t in dag.tasks}
-    for model in ("customers_cache", "invoices_cache"):
-        assert f"dbt_models.{model}.run" in ids and f"dbt_models.{model}.test" in ids
-        run, test = dag.get_task(f"dbt_models.{model}.run"), dag.get_task(f"dbt_models.{model}.test")
-        assert run in test.upstream_list
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt_models.")]
+    assert [t.task_id for t in dbt_tasks] == [f"dbt_models.{name}" for name in
+                                              ("staging", "customers_cache", "invoices_cache", "analyst_views")]
+    for before, after in zip(dbt_tasks, dbt_tasks[1:]):
+        assert before in after.upstream_list
+    for t in dbt_tasks:
+        assert t.base_cmd == ["build"] and t.selector == t.task_id.split(".")[1]
+        assert t.pool == "dbt_warehouse"
+    unit_tests_left_out = ["--exclude-resource-type", "unit_test"]
+    assert all((t.dbt_cmd_flags == unit_tests_left_out) == (dag_id == "zoho_sync_incremental") for t in dbt_tasks)
     gate = dag.get_task("quality_gate")
-    assert any(t.task_id.startswith("dbt_models.") for t in gate.upstream_list)
+    assert dag.get_task("dbt_models.analyst_views") in gate.upstream_list
     assert dag.get_task("generate_reminders") in gate.downstream_list
 
 

@@ -1,8 +1,8 @@
 """The product's DAGs, built from one place (the files in ``dags/`` are one line each):
 ``build_sync_dag(mode)`` for the two sync DAGs, ``build_legacy_dag()`` for the legacy migration.
 
-Parse-time cost: no API, database or Variable access here; the dbt task group is rendered from
-the pre-built ``dbt_project/target/manifest.json`` (see ``zoho.airflow.dbt``).
+Parse-time cost: no API, database, Variable or dbt access here (the dbt tasks are four ``dbt build``
+tasks named after dbt selectors, see ``zoho.airflow.dbt``).
 """
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def build_sync_dag(mode: str):
         def extraction_done():
             return None
 
-        models = models_task_group(DBT_GROUP_ID)
+        models = models_task_group(DBT_GROUP_ID, mode)
 
         @task(trigger_rule=TriggerRule.ALL_DONE, retries=0, doc_md=GATE_DOC)
         def quality_gate():

@@ -6,6 +6,7 @@ Variables at import (DAG parse) time.
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from airflow.sdk import BaseHook, Variable, get_current_context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -90,7 +91,7 @@ def _reminder_due_range() -> tuple[int, int]:
     return reminder_due_range(policy.steps, policy.window_days_before, policy.window_days_after)
 
 
-def _run_date(context) -> "date":
+def _run_date(context) -> date:
     """The run's date in UTC: its logical date (a backfill behaves as its own date), else run_after."""
     from datetime import timezone
 
