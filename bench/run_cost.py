@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -80,25 +79,34 @@ def variant_env(root: Path, name: str, base: dict, uri: str) -> dict:
     return env
 
 
-def metadata_run(dag_id: str, started_after: datetime) -> dict:
-    """The DAG run that started after ``started_after`` and its task instances, from Airflow's database."""
+def metadata(query: str, *params) -> list[tuple]:
+    """A query on Airflow's metadata database (the make targets' Postgres)."""
     import psycopg
 
     url = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://")
     with psycopg.connect(url) as conn:
-        run = conn.execute("select run_id, state, start_date, end_date from dag_run where dag_id = %s "
-                           "and start_date >= %s order by start_date desc limit 1",
-                           (dag_id, started_after)).fetchone()
-        if run is None:
-            raise RuntimeError(f"no run of {dag_id} after {started_after} in Airflow's database")
-        tis = conn.execute("select task_id, map_index, state, start_date, end_date, duration from task_instance "
-                           "where dag_id = %s and run_id = %s order by start_date", (dag_id, run[0])).fetchall()
+        return conn.execute(query, params).fetchall()
+
+
+def last_run_id() -> int:
+    return metadata("select coalesce(max(id), 0) from dag_run")[0][0]
+
+
+def metadata_run(dag_id: str, after_id: int) -> dict:
+    """The run of ``dag_id`` made after the run ``after_id`` and its task instances (Airflow's database)."""
+    runs = metadata("select run_id, state, start_date, end_date from dag_run where dag_id = %s and id > %s "
+                    "order by id desc limit 1", dag_id, after_id)
+    if not runs:
+        raise RuntimeError(f"no run of {dag_id} in Airflow's database")
+    run = runs[0]
+    tis = metadata("select task_id, map_index, state, start_date, end_date, duration from task_instance "
+                   "where dag_id = %s and run_id = %s order by start_date", dag_id, run[0])
     return {"run_id": run[0], "state": run[1], "start": run[2], "end": run[3],
             "tis": [dict(zip(("task_id", "map_index", "state", "start", "end", "duration"), t)) for t in tis]}
 
 
 def timed_run(root: Path, env: dict, dag_id: str, logs: Path) -> dict:
-    before = datetime.now(timezone.utc)
+    before, after_id = datetime.now(timezone.utc), last_run_id()
     started = time.perf_counter()
     done = subprocess.run(["bash", str(root / "scripts" / "run_dag.sh"), dag_id], env=env, capture_output=True,
                           text=True, errors="replace", timeout=3600)
@@ -106,7 +114,7 @@ def timed_run(root: Path, env: dict, dag_id: str, logs: Path) -> dict:
     ended = datetime.now(timezone.utc)
     if done.returncode != 0:
         raise RuntimeError(f"{root.name}: {dag_id} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    run = metadata_run(dag_id, before)
+    run = metadata_run(dag_id, after_id)
     log_file = max(Path(env["AIRFLOW_HOME"], "runs").glob(f"{dag_id}-*.log"), key=lambda p: p.stat().st_mtime)
     (logs / log_file.name).write_bytes(log_file.read_bytes())
     parts = {p: 0.0 for p in PARTS}
