@@ -11,7 +11,7 @@ ENV := scripts/with-env
 ENV_SANDBOX := scripts/with-env --sandbox
 PYTEST_ARGS ?=
 
-.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans bench-sender bench-runcost
+.PHONY: help venv setup run test airflow sync-nightly sync-incremental stop migrate lock clean docs docs-serve verify bench bench-plans bench-sender bench-runcost bench-tenants cluster cluster-stop
 
 help:
 	@grep -E '^## ' Makefile | sed 's/## //'
@@ -31,6 +31,14 @@ test: setup
 airflow: setup
 	$(ENV_SANDBOX) scripts/airflow_standalone.sh
 
+## make cluster          a local scale-out deployment: API server, scheduler, DAG processor, a Redis broker, 2 Celery workers (CLUSTER_ARGS="--workers 3 --executor local")
+cluster: setup
+	$(ENV_SANDBOX) python scripts/cluster.py up $(CLUSTER_ARGS)
+
+## make cluster-stop     stop it (its own Redis too, if it started one)
+cluster-stop:
+	-@[ -x $(VENV)/bin/python ] && $(ENV) python scripts/cluster.py down
+
 ## make sync-nightly     run zoho_sync_nightly once against what the environment configures
 sync-nightly: setup
 	$(ENV_SANDBOX) scripts/run_dag.sh zoho_sync_nightly
@@ -42,6 +50,7 @@ sync-incremental: setup
 ## make stop             stop the local Postgres, the sandbox and a local Airflow
 stop:
 	-@pkill -f "airflow standalone" 2>/dev/null || true
+	-@[ -x $(VENV)/bin/python ] && [ -f .local/airflow/cluster/state.json ] && $(ENV) python scripts/cluster.py down || true
 	-@[ -x $(VENV)/bin/python ] && $(VENV)/bin/python scripts/devenv.py down || $(PYTHON) scripts/devenv.py down
 
 ## make migrate          apply the warehouse schema migrations
@@ -99,3 +108,7 @@ bench-sender: venv
 ## make bench-runcost    what a sync run costs, before (a baseline commit, in a git worktree) and after, in one run -> BENCHMARKS.md section 11 (BENCH_RUNCOST_ARGS="--baseline b22ecf6 --incremental-runs 3")
 bench-runcost: setup
 	BENCH_COMMAND="make bench-runcost$(if $(BENCH_RUNCOST_ARGS), BENCH_RUNCOST_ARGS='$(BENCH_RUNCOST_ARGS)')" $(ENV) python -m bench runcost $(BENCH_RUNCOST_ARGS)
+
+## make bench-tenants    the same data over 1, 5 and 20 tenants through the Celery deployment; projection to 1,000 tenants -> BENCHMARKS.md section 12 (BENCH_TENANTS_ARGS="--tenants 20,5,1")
+bench-tenants: setup
+	BENCH_COMMAND="make bench-tenants$(if $(BENCH_TENANTS_ARGS), BENCH_TENANTS_ARGS='$(BENCH_TENANTS_ARGS)')" $(ENV) python -m bench tenants $(BENCH_TENANTS_ARGS)

@@ -15,6 +15,11 @@ if sys.argv[1:2] == ["runcost"]:  # BENCHMARKS.md section 11, a run of its own: 
 
     raise SystemExit(runcost_main(sys.argv[2:]))
 
+if sys.argv[1:2] == ["tenants"]:  # BENCHMARKS.md section 12, a run of its own: python -m bench tenants --help
+    from bench.tenants import main as tenants_main
+
+    raise SystemExit(tenants_main(sys.argv[2:]))
+
 from bench.harness import main
 
 raise SystemExit(main())

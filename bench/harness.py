@@ -553,14 +553,14 @@ def main(argv: list[str] | None = None) -> int:
     results = bench.run()
     results["command"] = command
     (bench.work / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    from bench import run_cost, sender_load, sweep_plans
+    from bench import run_cost, sender_load, sweep_plans, tenants
     from bench.report import render
 
-    # sections 9 (the first sync per plan), 10 (the reminder sender) and 11 (run cost) are runs of
-    # their own (`make bench-plans`, `make bench-sender`, `make bench-runcost`): kept as they stand
+    # sections 9 (the first sync per plan), 10 (the reminder sender), 11 (run cost) and 12 (tenants)
+    # are runs of their own (`make bench-plans`, `-sender`, `-runcost`, `-tenants`): kept as they stand
     previous = args.output.read_text() if args.output.exists() else None
     document = render(results)
-    for section in (sweep_plans.SECTION, sender_load.SECTION, run_cost.SECTION):
+    for section in (sweep_plans.SECTION, sender_load.SECTION, run_cost.SECTION, tenants.SECTION):
         document = section.carry_over(previous, document)
     args.output.write_text(document)
     log(f"wrote {args.output} (figures: {bench.work / 'results.json'}) in {results['wall_s']:.0f} s")

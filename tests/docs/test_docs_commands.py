@@ -51,6 +51,8 @@ SKIP: list[tuple[str, str]] = [
     (r"^make test$", "runs the whole suite, this test included; CI runs it (.ci/run)"),
     (r"^make bench$", "the benchmark takes many minutes and rewrites BENCHMARKS.md; tests/bench has its smoke test"),
     (r"^make airflow$", "a long-running server (Airflow UI and scheduler)"),
+    (r"^make cluster( |$)", "long-running servers (scheduler, workers, ...); tests/scaleout/test_celery_deployment.py "
+                            "starts the same deployment (scripts/cluster.py up) and stops it"),
     (r"^make docs-serve$", "a long-running server; test_make_docs_serve_serves_the_site starts it on a free port "
                            "and fetches the pages"),
     (r"^make sync-nightly$", "the same recipe line as the first step of `make run`, which this test runs; the "

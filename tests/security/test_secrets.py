@@ -37,7 +37,8 @@ def test_secrets_were_really_used_by_the_run(whole_run):
     """The search below is meaningful only if the secrets went through the run."""
     tokens = [k for k in whole_run.secrets if k.startswith("access_token")]
     assert len(tokens) >= 5  # four tenants, plus the refreshes after the token expired mid-run
-    assert whole_run.output.count("[DAG TEST] end task") > 20
+    ran = [t for t in whole_run.task_instances if t["state"] in ("success", "failed")]
+    assert len(ran) >= 12 and whole_run.output.count("[DAG TEST] end task") >= len(ran)  # every task's log is there
 
 
 def test_no_secret_in_the_output_or_the_task_log_files(whole_run):
