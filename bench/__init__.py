@@ -11,6 +11,6 @@ interpreter lock with the code being measured:
   end of a DAG run without Airflow), ``python -m bench.worker KIND SPEC.json OUT.json``.
 - ``bench.dlt_peer``: the dlt REST API source peer; runs under the bench-only virtualenv
   (``.local/bench-venv``, ``requirements-bench.txt``), standard library plus dlt only.
-- ``bench.airflow_run``: one DAG run through Airflow (``dag.test()``) with its task instances.
+- ``scripts/run_dag.py`` (the make targets' runner): one DAG run through Airflow (``dag.test()``) with its task instances.
 - ``bench.report``: the Markdown.
 """
